@@ -1,0 +1,243 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"etap/codegen/bpf"
+	"etap/diag"
+	"etap/lang"
+	"etap/lang/ast"
+	"etap/loader"
+	"etap/maps"
+	"etap/sema"
+)
+
+// options are the command-line settings, named as stap names them.
+type options struct {
+	script  string
+	pass    int
+	verbose int
+	command string
+	pid     int
+	timeout int
+	defines []string
+}
+
+func newCommand(stdout, stderr io.Writer) *cobra.Command {
+	var o options
+	cmd := &cobra.Command{
+		Use:   "etap [options] FILE [ARGS...]\n  etap [options] -e SCRIPT [ARGS...]",
+		Short: "Run SystemTap scripts on eBPF",
+		Long: "etap runs SystemTap (stp) scripts on eBPF: it parses and checks the script,\n" +
+			"compiles it to BPF, loads and attaches its probes, and prints what they report.",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if o.script == "" && len(args) == 0 {
+				return errors.New("no script: give a FILE or -e SCRIPT (see etap --help)")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runEtap(cmd.Context(), o, args, stdout, stderr)
+		},
+	}
+	f := cmd.Flags()
+	// Options end at the script: what follows are the script's arguments.
+	f.SetInterspersed(false)
+	f.StringVarP(&o.script, "script", "e", "", "run SCRIPT given on the command line")
+	f.IntVarP(&o.pass, "pass", "p", 5, "stop after pass `N`: 1 parse, 2 elaborate, 3 translate (BPF listing), 4 load and verify")
+	f.CountVarP(&o.verbose, "verbose", "v", "print the time each pass takes")
+	f.StringVarP(&o.command, "command", "c", "", "run `CMD`, set target() to its pid and end when it exits")
+	f.IntVarP(&o.pid, "pid", "x", 0, "set target() to `PID`")
+	f.IntVarP(&o.timeout, "timeout", "T", 0, "end the run after `SECONDS`")
+	f.StringArrayVarP(&o.defines, "define", "D", nil, "set a limit: `NAME=VALUE` (MAXSTRINGLEN, MAXMAPENTRIES)")
+	return cmd
+}
+
+// pipeline is one invocation of etap, pass by pass.
+type pipeline struct {
+	o              options
+	stdout, stderr io.Writer
+	sources        map[string]string
+	started        time.Time
+}
+
+func runEtap(ctx context.Context, o options, args []string, stdout, stderr io.Writer) error {
+	p := &pipeline{o: o, stdout: stdout, stderr: stderr, sources: map[string]string{}, started: time.Now()}
+	params, err := parseDefines(o.defines)
+	if err != nil {
+		return err
+	}
+
+	name, src, scriptArgs, err := readScript(o, args)
+	if err != nil {
+		return err
+	}
+	p.sources[name] = src
+	file, diags := lang.Parse(name, src, scriptArgs)
+	if err := p.report(diags); err != nil {
+		return err
+	}
+	p.pass(1, "parsed user script")
+	if o.pass == 1 {
+		lang.Print(stdout, file)
+		return nil
+	}
+
+	ensureTracefs()
+	prog, diags := sema.Check([]*ast.File{file}, sema.Options{
+		Kernel:  sema.NewTracefs(sema.DefaultTracefsRoot),
+		Library: bpf.Library(),
+	})
+	if err := p.report(diags); err != nil {
+		return err
+	}
+	p.pass(2, "analyzed script")
+	if o.pass == 2 {
+		sema.Dump(stdout, prog)
+		return nil
+	}
+
+	out, diags := bpf.Compile(prog, bpf.Options{Params: params, Sources: p.source})
+	if err := p.report(diags); err != nil {
+		return err
+	}
+	p.pass(3, "translated to BPF")
+	if o.pass == 3 {
+		out.Listing(stdout)
+		return nil
+	}
+
+	session, err := loader.Load(out)
+	if err != nil {
+		var ve *loader.VerifierError
+		if errors.As(err, &ve) {
+			diag.Render(stderr, ve.Diagnostic, p.source)
+			if o.verbose > 0 {
+				fmt.Fprintln(stderr, strings.Join(ve.Log, "\n"))
+			}
+			return exitError{1}
+		}
+		return err
+	}
+	defer session.Close()
+	p.pass(4, "loaded and verified BPF programs")
+	if o.pass == 4 {
+		return nil
+	}
+	return p.run(ctx, session)
+}
+
+// run is pass 5: attach, run until the end, report.
+func (p *pipeline) run(ctx context.Context, session *loader.Session) error {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ro := loader.RunOptions{
+		Target:  p.o.pid,
+		Timeout: time.Duration(p.o.timeout) * time.Second,
+		Stdout:  p.stdout,
+		Stderr:  p.stderr,
+	}
+	if p.o.command != "" {
+		child, err := startChild(p.o.command)
+		if err != nil {
+			return err
+		}
+		defer child.stop()
+		ro.Target, ro.Start, ro.Done = child.pid, child.release, child.done
+	}
+	if p.o.verbose > 0 {
+		fmt.Fprintln(p.stderr, "Pass 5: starting run.")
+	}
+	res, err := session.Run(ctx, ro)
+	if err != nil {
+		return err
+	}
+	p.pass(5, "run completed")
+	if res.Errors > 0 {
+		return exitError{1}
+	}
+	return nil
+}
+
+// pass prints a pass's time with -v, as stap's "Pass N: ... in Xms".
+func (p *pipeline) pass(n int, what string) {
+	if p.o.verbose == 0 {
+		return
+	}
+	fmt.Fprintf(p.stderr, "Pass %d: %s in %.1fms.\n", n, what, float64(time.Since(p.started).Microseconds())/1000)
+	p.started = time.Now()
+}
+
+func (p *pipeline) source(file string) (string, bool) {
+	s, ok := p.sources[file]
+	return s, ok
+}
+
+// report renders diagnostics and fails when any is an error.
+func (p *pipeline) report(l *diag.List) error {
+	if l == nil {
+		return nil
+	}
+	diag.RenderList(p.stderr, l, p.source)
+	if l.HasErrors() {
+		return exitError{1}
+	}
+	return nil
+}
+
+// readScript returns the script's name for messages, its text and its
+// arguments.
+func readScript(o options, args []string) (name, src string, scriptArgs []string, err error) {
+	if o.script != "" {
+		return "<input>", o.script, args, nil
+	}
+	b, err := os.ReadFile(args[0])
+	if err != nil {
+		return "", "", nil, fmt.Errorf("read script: %w", err)
+	}
+	return args[0], string(b), args[1:], nil
+}
+
+// parseDefines applies -D NAME=VALUE settings.
+func parseDefines(defines []string) (maps.Params, error) {
+	p := maps.DefaultParams()
+	for _, d := range defines {
+		name, val, ok := strings.Cut(d, "=")
+		n, err := strconv.Atoi(val)
+		if !ok || err != nil || n <= 0 {
+			return p, fmt.Errorf("-D %s: want NAME=NUMBER", d)
+		}
+		switch name {
+		case "MAXSTRINGLEN":
+			// Slots are copied a word at a time and hold at least a comm.
+			p.StringLen = max(16, (n+7)&^7)
+		case "MAXMAPENTRIES":
+			p.MaxMapEntries = n
+		default:
+			return p, fmt.Errorf("-D %s: etap knows MAXSTRINGLEN and MAXMAPENTRIES", name)
+		}
+	}
+	return p, nil
+}
+
+// ensureTracefs mounts tracefs where kernels expect it, when it is not
+// mounted yet; without it no tracepoint can be found.
+func ensureTracefs() {
+	if _, err := os.Stat(sema.DefaultTracefsRoot + "/events"); err == nil {
+		return
+	}
+	syscall.Mount("nodev", sema.DefaultTracefsRoot, "tracefs", 0, "")
+}

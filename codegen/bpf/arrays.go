@@ -1,0 +1,141 @@
+package bpf
+
+import (
+	"github.com/cilium/ebpf/asm"
+
+	"etap/lang/ast"
+	"etap/maps"
+	"etap/sema"
+)
+
+// BPF map update flags.
+const (
+	bpfAny     = 0
+	bpfNoExist = 1
+)
+
+func (g *gen) mapName(arr *sema.Var) string {
+	return g.c.abi.Globals[g.c.global[arr]].MapName
+}
+
+// arrayKey packs the index columns of an array access into scratch, as
+// maps.Params.PackTuple lays them out, and returns the key's offset.
+func (g *gen) arrayKey(array *ast.Ident, index []ast.Expr) int {
+	arr := g.c.prog.Refs[array]
+	glob := g.c.abi.Globals[g.c.global[arr]]
+	keyOff := g.allocScratch(g.c.opts.Params.TupleSize(glob.Keys))
+	offs := g.c.opts.Params.TupleOffsets(glob.Keys)
+	for i, k := range index {
+		g.expr(k)
+		if glob.Keys[i] == maps.String {
+			g.copyString(regScratch, keyOff+offs[i], asm.R0)
+			continue
+		}
+		g.emit(asm.StoreMem(regScratch, int16(keyOff+offs[i]), asm.R0, asm.DWord))
+	}
+	return keyOff
+}
+
+// lookup leaves the address of arr's value under the key at keyOff in R0,
+// or 0 when there is none.
+func (g *gen) lookup(arr *sema.Var, keyOff int) {
+	g.emit(asm.LoadMapPtr(asm.R1, 0).WithReference(g.mapName(arr)))
+	g.scratchPtr(asm.R2, keyOff)
+	g.emit(asm.FnMapLookupElem.Call())
+}
+
+// arrayLoad reads arr[key]: a missing element reads as 0 or "" and is not
+// created.
+func (g *gen) arrayLoad(arr *sema.Var, keyOff int) {
+	g.lookup(arr, keyOff)
+	done := g.newLabel("elem")
+	if arr.Type == sema.String {
+		empty := g.allocScratch(g.c.opts.Params.StringLen)
+		g.emit(asm.JNE.Imm(asm.R0, 0, done))
+		g.zeroScratch(empty, g.c.opts.Params.StringLen)
+		g.scratchPtr(asm.R0, empty)
+		g.setLabel(done)
+		return
+	}
+	// A missing element's null address is already the 0 it reads as.
+	g.emit(asm.JEq.Imm(asm.R0, 0, done), asm.LoadMem(asm.R0, asm.R0, 0, asm.DWord))
+	g.setLabel(done)
+}
+
+// arrayAssign emits arr[k] = y; R0 ends with y's value.
+func (g *gen) arrayAssign(ix *ast.IndexExpr, y ast.Expr) {
+	arr := g.c.prog.Refs[ix.Array]
+	keyOff := g.arrayKey(ix.Array, ix.Index)
+	g.expr(y)
+	if arr.Type == sema.String {
+		saved := g.pushStack()
+		defer g.popStack()
+		g.emit(asm.StoreMem(asm.R10, int16(saved), asm.R0, asm.DWord))
+		g.update(arr, ix, keyOff, func() { g.emit(asm.Mov.Reg(asm.R3, asm.R0)) })
+		g.emit(asm.LoadMem(asm.R0, asm.R10, int16(saved), asm.DWord))
+		return
+	}
+	g.arrayStoreLong(arr, ix, keyOff)
+}
+
+// arrayStoreLong stores the long in R0 as arr[key]; R0 is kept.
+func (g *gen) arrayStoreLong(arr *sema.Var, ix *ast.IndexExpr, keyOff int) {
+	val := g.allocScratch(8)
+	g.emit(asm.StoreMem(regScratch, int16(val), asm.R0, asm.DWord))
+	g.update(arr, ix, keyOff, func() { g.scratchPtr(asm.R3, val) })
+	g.emit(asm.LoadMem(asm.R0, regScratch, int16(val), asm.DWord))
+}
+
+// update calls map_update_elem with the value address that setValue puts in
+// R3 (it runs before R1 and R2 are set), raising stap's overflow error when
+// the map is full.
+func (g *gen) update(arr *sema.Var, ix *ast.IndexExpr, keyOff int, setValue func()) {
+	setValue()
+	g.emit(asm.LoadMapPtr(asm.R1, 0).WithReference(g.mapName(arr)))
+	g.scratchPtr(asm.R2, keyOff)
+	g.emit(asm.Mov.Imm(asm.R4, bpfAny), asm.FnMapUpdateElem.Call())
+	ok := g.newLabel("stored")
+	g.emit(asm.JSGE.Imm(asm.R0, 0, ok))
+	g.raise(g.overflowSite(arr, ix))
+	g.setLabel(ok)
+}
+
+func (g *gen) overflowSite(arr *sema.Var, ix *ast.IndexExpr) int {
+	return g.errorSite("Array overflow, check MAXMAPENTRIES", "identifier '"+arr.Name+"'", ix.Span().Start)
+}
+
+// arrayAdd emits arr[k] += value atomically: the common `c[execname()]++`
+// of a kernel probe, hit on many CPUs at once. A missing element is
+// inserted; if another CPU inserted it first, the add goes to its element.
+func (g *gen) arrayAdd(ix *ast.IndexExpr, value func()) {
+	arr := g.c.prog.Refs[ix.Array]
+	keyOff := g.arrayKey(ix.Array, ix.Index)
+	value()
+	val := g.allocScratch(8)
+	g.emit(asm.StoreMem(regScratch, int16(val), asm.R0, asm.DWord))
+
+	insert, retry, done := g.newLabel("insert"), g.newLabel("retry"), g.newLabel("added")
+	add := func() {
+		g.emit(
+			asm.LoadMem(asm.R1, regScratch, int16(val), asm.DWord),
+			asm.AddAtomic.Mem(asm.R0, asm.R1, asm.DWord, 0),
+			asm.Ja.Label(done),
+		)
+	}
+	g.lookup(arr, keyOff)
+	g.emit(asm.JEq.Imm(asm.R0, 0, insert))
+	add()
+	g.setLabel(insert)
+	g.emit(asm.LoadMapPtr(asm.R1, 0).WithReference(g.mapName(arr)))
+	g.scratchPtr(asm.R2, keyOff)
+	g.scratchPtr(asm.R3, val)
+	g.emit(asm.Mov.Imm(asm.R4, bpfNoExist), asm.FnMapUpdateElem.Call(), asm.JSLT.Imm(asm.R0, 0, retry), asm.Ja.Label(done))
+	g.setLabel(retry)
+	g.lookup(arr, keyOff)
+	overflow := g.newLabel("overflow")
+	g.emit(asm.JEq.Imm(asm.R0, 0, overflow))
+	add()
+	g.setLabel(overflow)
+	g.raise(g.overflowSite(arr, ix))
+	g.setLabel(done)
+}

@@ -1,0 +1,120 @@
+package bpf
+
+import (
+	"sort"
+
+	"github.com/cilium/ebpf/asm"
+
+	"etap/lang/ast"
+	"etap/maps"
+	"etap/sema"
+)
+
+// builtin is one compiler-provided function: the signature sema checks
+// calls against, and the code that computes it into R0.
+type builtin struct {
+	sema.Builtin
+	emit func(g *gen, call *ast.CallExpr)
+}
+
+// builtins is filled by init: the emitters refer back to it through expr.
+var builtins map[string]*builtin
+
+func init() {
+	list := []*builtin{
+		helperLong("pid", asm.FnGetCurrentPidTgid, high32),
+		helperLong("tid", asm.FnGetCurrentPidTgid, low32),
+		helperLong("uid", asm.FnGetCurrentUidGid, low32),
+		helperLong("gid", asm.FnGetCurrentUidGid, high32),
+		helperLong("cpu", asm.FnGetSmpProcessorId, nil),
+		{Builtin: sema.Builtin{Name: "execname", Result: sema.String}, emit: emitExecname},
+		wallClock("gettimeofday_ns", 1),
+		wallClock("gettimeofday_us", 1e3),
+		wallClock("gettimeofday_ms", 1e6),
+		wallClock("gettimeofday_s", 1e9),
+		{Builtin: sema.Builtin{Name: "target", Result: sema.Long}, emit: func(g *gen, _ *ast.CallExpr) {
+			g.emit(asm.LoadMem(asm.R0, regGlobals, int16(g.c.abi.Hidden.Target), asm.DWord))
+		}},
+		{Builtin: sema.Builtin{Name: "exit", Result: sema.Void}, emit: func(g *gen, _ *ast.CallExpr) {
+			g.sendRecord(maps.KindExit, 0)
+		}},
+		printfBuiltin(),
+		printBuiltin("print", ""),
+		printBuiltin("println", "\n"),
+	}
+	builtins = map[string]*builtin{}
+	for _, b := range list {
+		builtins[b.Name] = b
+	}
+}
+
+// Library returns the builtins for sema to check calls against.
+func Library() sema.Library { return library{} }
+
+type library struct{}
+
+func (library) Lookup(name string) (*sema.Builtin, bool) {
+	b, ok := builtins[name]
+	if !ok {
+		return nil, false
+	}
+	return &b.Builtin, true
+}
+
+func (library) Names() []string {
+	names := make([]string, 0, len(builtins))
+	for n := range builtins {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func high32(g *gen) { g.emit(asm.RSh.Imm(asm.R0, 32)) }
+
+// low32 keeps the low half: a 32-bit move zero-extends.
+func low32(g *gen) { g.emit(asm.Mov.Reg32(asm.R0, asm.R0)) }
+
+// helperLong is a builtin that calls one helper and keeps part of its result.
+func helperLong(name string, fn asm.BuiltinFunc, part func(g *gen)) *builtin {
+	return &builtin{
+		Builtin: sema.Builtin{Name: name, Result: sema.Long},
+		emit: func(g *gen, _ *ast.CallExpr) {
+			g.emit(fn.Call())
+			if part != nil {
+				part(g)
+			}
+		},
+	}
+}
+
+// commLen is the size of a task's comm, TASK_COMM_LEN.
+const commLen = 16
+
+// emitExecname copies the current task's name into a string slot.
+func emitExecname(g *gen, _ *ast.CallExpr) {
+	n := g.c.opts.Params.StringLen
+	off := g.allocScratch(n)
+	g.zeroScratch(off+commLen, n-commLen)
+	g.scratchPtr(asm.R1, off)
+	g.emit(asm.Mov.Imm(asm.R2, commLen), asm.FnGetCurrentComm.Call())
+	g.scratchPtr(asm.R0, off)
+}
+
+// wallClock is gettimeofday_*: the boot clock plus the offset to the
+// wall clock that etap stores at start, since BPF has no wall-clock helper.
+func wallClock(name string, unit int32) *builtin {
+	return &builtin{
+		Builtin: sema.Builtin{Name: name, Result: sema.Long},
+		emit: func(g *gen, _ *ast.CallExpr) {
+			g.emit(
+				asm.FnKtimeGetBootNs.Call(),
+				asm.LoadMem(asm.R1, regGlobals, int16(g.c.abi.Hidden.RealtimeOffset), asm.DWord),
+				asm.Add.Reg(asm.R0, asm.R1),
+			)
+			if unit != 1 {
+				g.emit(asm.Div.Imm(asm.R0, unit))
+			}
+		},
+	}
+}

@@ -1,0 +1,229 @@
+// Package bpf lowers a checked stp Program to eBPF: one program per probe
+// handler, the maps that hold the script's globals, and the maps.ABI that
+// tells user space how to read them. It is deterministic and touches nothing
+// in the running kernel: the loader loads what it makes.
+package bpf
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
+
+	"etap/diag"
+	"etap/lang/ast"
+	"etap/maps"
+	"etap/sema"
+)
+
+// Options are the settings of one compile.
+type Options struct {
+	Params maps.Params
+	// Sources gives the script text, for source lines in listings.
+	Sources diag.Sources
+}
+
+// KernelProgram is a handler that runs as BPF in the kernel.
+type KernelProgram struct {
+	// Name is the program's key in Output.Spec.Programs.
+	Name string
+	// Point is what it attaches to.
+	Point *sema.Point
+	// Lines maps raw instruction offsets to script positions, so that a
+	// verifier rejection can be reported at the script line.
+	Lines []LinePos
+}
+
+// LinePos says that the instructions from raw offset Offset on come from
+// the script at Pos.
+type LinePos struct {
+	Offset int
+	Pos    diag.Pos
+}
+
+// UserKind says when a user-space handler runs.
+type UserKind int
+
+// The kinds of user-space handlers.
+const (
+	UserBegin UserKind = iota + 1
+	UserEnd
+	UserError
+	UserTimer
+)
+
+var userKinds = map[sema.PointKind]UserKind{
+	sema.PointBegin: UserBegin, sema.PointEnd: UserEnd, sema.PointError: UserError, sema.PointTimer: UserTimer,
+}
+
+// UserProgram is a handler that runs in etap's user-space interpreter:
+// begin, end, error and timer probes.
+type UserProgram struct {
+	Name         string
+	Kind         UserKind
+	Sequence     int64
+	Period       time.Duration
+	Text         string
+	Instructions asm.Instructions
+}
+
+// Output is everything a compile produces.
+type Output struct {
+	// Spec holds every map and the kernel programs.
+	Spec   *ebpf.CollectionSpec
+	Kernel []*KernelProgram
+	// User programs, begin and end sorted by sequence.
+	User []*UserProgram
+	ABI  *maps.ABI
+}
+
+// ringBufSize is the size of the events ring buffer. At a 10 ms drain
+// interval it holds tens of thousands of records.
+const ringBufSize = 1 << 20
+
+// Compile lowers prog.
+func Compile(prog *sema.Program, opts Options) (*Output, *diag.List) {
+	c := newCompiler(prog, opts)
+	out := &Output{
+		Spec: &ebpf.CollectionSpec{Maps: map[string]*ebpf.MapSpec{}, Programs: map[string]*ebpf.ProgramSpec{}},
+		ABI:  c.abi,
+	}
+	maxScratch := 8
+	for i, p := range prog.Probes {
+		g := c.newGen(p)
+		insns := g.compileProbe()
+		maxScratch = max(maxScratch, g.maxScratch)
+		name := programName(i, p.Point)
+		if p.Point.Kernel {
+			out.Spec.Programs[name] = &ebpf.ProgramSpec{
+				Name:         name,
+				Type:         ebpf.TracePoint,
+				License:      "GPL",
+				Instructions: insns,
+			}
+			out.Kernel = append(out.Kernel, &KernelProgram{Name: name, Point: p.Point, Lines: g.lines})
+			continue
+		}
+		if p.Point.Kind == sema.PointNever {
+			continue
+		}
+		out.User = append(out.User, &UserProgram{
+			Name: name, Kind: userKinds[p.Point.Kind], Sequence: p.Point.Sequence,
+			Period: p.Point.Period, Text: p.Point.Text, Instructions: insns,
+		})
+	}
+	sort.SliceStable(out.User, func(i, j int) bool { return out.User[i].Sequence < out.User[j].Sequence })
+	c.addMaps(out.Spec, maxScratch)
+	if c.diags.HasErrors() {
+		return nil, c.diags
+	}
+	return out, c.diags
+}
+
+// programName makes a kernel-acceptable name: at most 15 characters of
+// [A-Za-z0-9_], unique by its index.
+func programName(i int, p *sema.Point) string {
+	base := p.Event
+	if base == "" {
+		base = strings.Map(func(r rune) rune {
+			if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+				return r
+			}
+			return '_'
+		}, p.Text)
+	}
+	name := fmt.Sprintf("p%d_%s", i, base)
+	if len(name) > 15 {
+		name = name[:15]
+	}
+	return name
+}
+
+// compiler holds what all handlers of a compile share.
+type compiler struct {
+	prog   *sema.Program
+	opts   Options
+	abi    *maps.ABI
+	diags  *diag.List
+	global map[*sema.Var]int // index in abi.Globals
+	labels int
+}
+
+func newCompiler(prog *sema.Program, opts Options) *compiler {
+	c := &compiler{
+		prog:   prog,
+		opts:   opts,
+		abi:    &maps.ABI{Params: opts.Params},
+		diags:  &diag.List{},
+		global: map[*sema.Var]int{},
+	}
+	off := 0
+	for _, v := range prog.Globals {
+		g := maps.Global{Name: v.Name, Value: v.Type.ABI(), Display: v.Written && !v.Read}
+		if v.IsArray {
+			for _, k := range v.Keys {
+				g.Keys = append(g.Keys, k.ABI())
+			}
+			g.MapName = "a_" + v.Name
+			g.MaxEntries = opts.Params.MaxMapEntries
+			if v.Size > 0 {
+				g.MaxEntries = int(v.Size)
+			}
+		} else {
+			g.Offset = off
+			off += opts.Params.SizeOf(g.Value)
+			g.Init = initValue(v)
+		}
+		c.global[v] = len(c.abi.Globals)
+		c.abi.Globals = append(c.abi.Globals, g)
+	}
+	c.abi.Hidden = maps.Hidden{Target: off, RealtimeOffset: off + 8, Lost: off + 16}
+	c.abi.ScalarsSize = off + maps.HiddenSize
+	return c
+}
+
+func initValue(v *sema.Var) *maps.Value {
+	switch lit := v.Init.(type) {
+	case *ast.IntLit:
+		val := maps.LongValue(lit.Value)
+		return &val
+	case *ast.StringLit:
+		val := maps.StringValue(lit.Value)
+		return &val
+	}
+	return nil
+}
+
+// addMaps adds the map specs every compile has, and one hash map per array.
+func (c *compiler) addMaps(spec *ebpf.CollectionSpec, scratchSize int) {
+	spec.Maps[maps.ScalarsMap] = &ebpf.MapSpec{
+		Name: maps.ScalarsMap, Type: ebpf.Array, KeySize: 4,
+		ValueSize: uint32(c.abi.ScalarsSize), MaxEntries: 1,
+		// Mappable, so that user-space probes read and write the live values.
+		Flags: mmapable,
+	}
+	spec.Maps[maps.ScratchMap] = &ebpf.MapSpec{
+		Name: maps.ScratchMap, Type: ebpf.PerCPUArray, KeySize: 4,
+		ValueSize: uint32(roundUp8(scratchSize)), MaxEntries: 1,
+	}
+	spec.Maps[maps.EventsMap] = &ebpf.MapSpec{Name: maps.EventsMap, Type: ebpf.RingBuf, MaxEntries: ringBufSize}
+	for _, g := range c.abi.Globals {
+		if !g.IsArray() {
+			continue
+		}
+		spec.Maps[g.MapName] = &ebpf.MapSpec{
+			Name: g.MapName, Type: ebpf.Hash,
+			KeySize:    uint32(c.opts.Params.TupleSize(g.Keys)),
+			ValueSize:  uint32(c.opts.Params.SizeOf(g.Value)),
+			MaxEntries: uint32(g.MaxEntries),
+		}
+	}
+}
+
+// mmapable is BPF_F_MMAPABLE.
+const mmapable = 1 << 10
+
+func roundUp8(n int) int { return (n + 7) &^ 7 }

@@ -1,0 +1,289 @@
+package bpf
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/cilium/ebpf/asm"
+
+	"etap/diag"
+	"etap/lang/ast"
+	"etap/maps"
+	"etap/sema"
+)
+
+// Register plan. R1–R5 are clobbered by every helper call; R0 carries the
+// value of the expression just emitted (a long, or a pointer to a string
+// slot).
+const (
+	regCtx     = asm.R6 // the probe's context
+	regScratch = asm.R7 // this CPU's scratch area
+	regGlobals = asm.R8 // the scalar globals
+)
+
+// Stack plan: the word at -8 is the zero key used to look up the scratch and
+// globals maps; locals and temporaries follow below it.
+const (
+	keySlot   = -8
+	stackSize = 512
+)
+
+// Scratch plan: the first record-sized bytes hold exit and error records,
+// which never need more than a header.
+const recordSlot = 0
+
+// gen emits one probe handler.
+type gen struct {
+	c     *compiler
+	probe *sema.Probe
+	insns asm.Instructions
+
+	// Stack slots in use below keySlot, and the most ever used.
+	stackUsed, maxStack int
+	// Scratch bytes in use, and the most ever used.
+	scratchUsed, maxScratch int
+	// slot of each local: a stack offset for longs, a scratch offset for
+	// strings.
+	slot map[*sema.Var]int
+
+	// pending labels for the next instruction; aliases maps extra labels
+	// that met at one instruction to the one it carries.
+	pending []string
+	aliases map[string]string
+	// src is the script line of the statement being emitted.
+	src   fmt.Stringer
+	lines []LinePos
+	raw   int
+
+	exitLabel string
+	loops     []loop
+}
+
+type loop struct{ brk, cont string }
+
+func (c *compiler) newGen(p *sema.Probe) *gen {
+	return &gen{
+		c: c, probe: p,
+		slot:        map[*sema.Var]int{},
+		aliases:     map[string]string{},
+		scratchUsed: maps.HeaderSize,
+		maxScratch:  maps.HeaderSize,
+	}
+}
+
+// compileProbe emits the whole handler.
+func (g *gen) compileProbe() asm.Instructions {
+	g.exitLabel = g.newLabel("exit")
+	g.setSource(g.probe.Decl.Span().Start)
+	g.emit(asm.Mov.Reg(regCtx, asm.R1))
+	g.emit(storeDW(asm.R10, keySlot, 0))
+	g.lookupZero(maps.ScratchMap, regScratch)
+	g.lookupZero(maps.ScalarsMap, regGlobals)
+	for _, v := range g.probe.Locals {
+		g.initLocal(v)
+	}
+	g.stmt(g.probe.Decl.Body)
+	g.setLabel(g.exitLabel)
+	g.emit(asm.Mov.Imm(asm.R0, 0), asm.Return())
+	if g.maxStack > stackSize+keySlot {
+		g.c.diags.Add(diag.Errorf(diag.Codegen, "C001", g.probe.Decl.Span(),
+			"probe needs %d bytes of stack, more than BPF's %d", g.maxStack-keySlot, stackSize).
+			WithHint("split long expressions into statements with locals"))
+	}
+	return g.resolveAliases()
+}
+
+// lookupZero looks up key 0 of a one-entry map into reg, leaving the probe
+// if the map has no entry (it always has; the verifier wants the check).
+func (g *gen) lookupZero(name string, reg asm.Register) {
+	g.emit(
+		asm.LoadMapPtr(asm.R1, 0).WithReference(name),
+		asm.Mov.Reg(asm.R2, asm.R10),
+		asm.Add.Imm(asm.R2, keySlot),
+		asm.FnMapLookupElem.Call(),
+		asm.JEq.Imm(asm.R0, 0, g.exitLabel),
+		asm.Mov.Reg(reg, asm.R0),
+	)
+}
+
+func (g *gen) initLocal(v *sema.Var) {
+	if v.Type == sema.String {
+		off := g.allocScratch(g.c.opts.Params.StringLen)
+		g.slot[v] = off
+		g.zeroScratch(off, g.c.opts.Params.StringLen)
+		return
+	}
+	off := g.pushStack()
+	g.slot[v] = off
+	g.emit(storeDW(asm.R10, int16(off), 0))
+}
+
+// emit appends instructions, giving the first one the pending labels and the
+// current source line.
+func (g *gen) emit(insns ...asm.Instruction) {
+	for _, ins := range insns {
+		if len(g.pending) > 0 {
+			ins = ins.WithSymbol(g.pending[0])
+			for _, alias := range g.pending[1:] {
+				g.aliases[alias] = g.pending[0]
+			}
+			g.pending = g.pending[:0]
+		}
+		if g.src != nil {
+			ins = ins.WithSource(g.src)
+			g.src = nil
+		}
+		g.insns = append(g.insns, ins)
+		g.raw += int(ins.Size() / asm.InstructionSize)
+	}
+}
+
+// newLabel returns a label unique in the compile.
+func (g *gen) newLabel(what string) string {
+	g.c.labels++
+	return fmt.Sprintf("%s_%d", what, g.c.labels)
+}
+
+// setLabel makes name refer to the next instruction emitted.
+func (g *gen) setLabel(name string) { g.pending = append(g.pending, name) }
+
+// resolveAliases points jumps at labels that met another label to the one
+// the instruction carries: cilium allows one symbol per instruction.
+func (g *gen) resolveAliases() asm.Instructions {
+	for i, ins := range g.insns {
+		if to, ok := g.aliases[ins.Reference()]; ok {
+			g.insns[i] = ins.WithReference(to)
+		}
+	}
+	return g.insns
+}
+
+// sourceLine is a script line attached to the instructions made from it,
+// shown by -p3 and used to place verifier errors.
+type sourceLine struct {
+	pos  diag.Pos
+	text string
+}
+
+func (s sourceLine) String() string {
+	return fmt.Sprintf("%s: %s", s.pos, strings.TrimSpace(s.text))
+}
+
+func (g *gen) setSource(pos diag.Pos) {
+	if !pos.IsValid() {
+		return
+	}
+	text := ""
+	if g.c.opts.Sources != nil {
+		if src, ok := g.c.opts.Sources(pos.File); ok {
+			lines := strings.Split(src, "\n")
+			if pos.Line <= len(lines) {
+				text = lines[pos.Line-1]
+			}
+		}
+	}
+	g.src = sourceLine{pos: pos, text: text}
+	g.lines = append(g.lines, LinePos{Offset: g.raw, Pos: pos})
+}
+
+// pushStack reserves an 8-byte stack slot and returns its offset from R10.
+func (g *gen) pushStack() int {
+	g.stackUsed += 8
+	g.maxStack = max(g.maxStack, g.stackUsed)
+	return keySlot - g.stackUsed
+}
+
+// popStack releases the slot pushStack reserved last.
+func (g *gen) popStack() { g.stackUsed -= 8 }
+
+// allocScratch reserves n bytes of scratch, 8-byte aligned. Scratch is
+// released by statement: see stmt.
+func (g *gen) allocScratch(n int) int {
+	off := g.scratchUsed
+	g.scratchUsed += roundUp8(n)
+	g.maxScratch = max(g.maxScratch, g.scratchUsed)
+	return off
+}
+
+func (g *gen) zeroScratch(off, n int) {
+	for i := 0; i < n; i += 8 {
+		g.emit(storeDW(regScratch, int16(off+i), 0))
+	}
+}
+
+// scratchPtr sets reg to the address of scratch offset off.
+func (g *gen) scratchPtr(reg asm.Register, off int) {
+	g.emit(asm.Mov.Reg(reg, regScratch), asm.Add.Imm(reg, int32(off)))
+}
+
+// copyString copies a string slot from the address in src to dst+off.
+// Slots are zero-padded, so copying whole words keeps them so.
+func (g *gen) copyString(dst asm.Register, off int, src asm.Register) {
+	for i := 0; i < g.c.opts.Params.StringLen; i += 8 {
+		g.emit(
+			asm.LoadMem(asm.R1, src, int16(i), asm.DWord),
+			asm.StoreMem(dst, int16(off+i), asm.R1, asm.DWord),
+		)
+	}
+}
+
+// errorSite registers a runtime error raised at span and returns its id.
+func (g *gen) errorSite(msg, near string, pos diag.Pos) int {
+	g.c.abi.Errors = append(g.c.abi.Errors, maps.ErrorSite{Message: msg, Near: near, Where: pos.String()})
+	return len(g.c.abi.Errors) - 1
+}
+
+// raise sends a runtime error record and leaves the handler: stap ends the
+// run at the first error.
+func (g *gen) raise(site int) {
+	g.sendRecord(maps.KindError, site)
+	g.emit(asm.Ja.Label(g.exitLabel))
+}
+
+// Ring buffer flags.
+const (
+	rbNoWakeup    = 1
+	rbForceWakeup = 2
+)
+
+// sendRecord sends a header-only record, waking the reader at once: exit and
+// errors should not wait for the next drain.
+func (g *gen) sendRecord(kind uint32, id int) {
+	g.emit(
+		asm.StoreImm(regScratch, recordSlot, int64(kind), asm.Word),
+		asm.StoreImm(regScratch, recordSlot+4, int64(id), asm.Word),
+	)
+	g.output(recordSlot, maps.HeaderSize, rbForceWakeup)
+}
+
+// output sends size bytes at scratch offset off to the ring buffer,
+// counting the record as lost when the buffer is full.
+func (g *gen) output(off, size int, flags int32) {
+	ok := g.newLabel("sent")
+	g.emit(asm.LoadMapPtr(asm.R1, 0).WithReference(maps.EventsMap))
+	g.scratchPtr(asm.R2, off)
+	g.emit(
+		asm.Mov.Imm(asm.R3, int32(size)),
+		asm.Mov.Imm(asm.R4, flags),
+		asm.FnRingbufOutput.Call(),
+		asm.JSGE.Imm(asm.R0, 0, ok),
+		asm.Mov.Imm(asm.R1, 1),
+		asm.AddAtomic.Mem(regGlobals, asm.R1, asm.DWord, int16(g.c.abi.Hidden.Lost)),
+	)
+	g.setLabel(ok)
+}
+
+// globalOffset returns the offset of a scalar global in the scalars map.
+func (g *gen) globalOffset(v *sema.Var) int16 {
+	return int16(g.c.abi.Globals[g.c.global[v]].Offset)
+}
+
+// typeOf returns the checked type of e.
+func (g *gen) typeOf(e ast.Expr) sema.Type { return g.c.prog.Types[e] }
+
+// storeDW emits `*(u64 *)(dst + off) = imm`, the immediate sign-extended.
+// The kernel accepts this form; cilium's asm.StoreImm refuses DWord only
+// because its value could not hold a full 64-bit constant.
+func storeDW(dst asm.Register, off int16, imm int32) asm.Instruction {
+	return asm.Instruction{OpCode: asm.StoreImmOp(asm.DWord), Dst: dst, Offset: off, Constant: int64(imm)}
+}

@@ -1,0 +1,177 @@
+package bpf
+
+import (
+	"github.com/cilium/ebpf/asm"
+
+	"etap/diag"
+	"etap/lang/ast"
+	"etap/maps"
+	"etap/sema"
+)
+
+// stmt emits one statement. Scratch that the statement's expressions used
+// is free again once it is done: no value outlives its statement there.
+func (g *gen) stmt(s ast.Stmt) {
+	if s == nil {
+		return
+	}
+	mark := g.scratchUsed
+	defer func() { g.scratchUsed = mark }()
+	if _, ok := s.(*ast.BlockStmt); !ok {
+		g.setSource(s.Span().Start)
+	}
+	switch s := s.(type) {
+	case *ast.BlockStmt:
+		for _, st := range s.Stmts {
+			g.stmt(st)
+		}
+	case *ast.EmptyStmt:
+	case *ast.ExprStmt:
+		g.exprStmt(s.X)
+	case *ast.IfStmt:
+		els, end := g.newLabel("else"), g.newLabel("fi")
+		g.expr(s.Cond)
+		g.emit(asm.JEq.Imm(asm.R0, 0, els))
+		g.stmt(s.Then)
+		g.emit(asm.Ja.Label(end))
+		g.setLabel(els)
+		g.stmt(s.Else)
+		g.setLabel(end)
+	case *ast.NextStmt:
+		g.emit(asm.Ja.Label(g.exitLabel))
+	case *ast.BreakStmt:
+		g.emit(asm.Ja.Label(g.loops[len(g.loops)-1].brk))
+	case *ast.ContinueStmt:
+		g.emit(asm.Ja.Label(g.loops[len(g.loops)-1].cont))
+	case *ast.ForeachStmt:
+		g.foreach(s)
+	case *ast.DeleteStmt:
+		g.delete(s)
+	default:
+		g.c.diags.Add(diag.Errorf(diag.Codegen, "C002", s.Span(), "internal error: no code for this statement"))
+	}
+}
+
+// exprStmt emits an expression whose value is not used. Increments of
+// globals become atomic adds: many CPUs count at once.
+func (g *gen) exprStmt(e ast.Expr) {
+	switch x := e.(type) {
+	case *ast.IncDecExpr:
+		delta := int64(1)
+		if x.Op == "--" {
+			delta = -1
+		}
+		if g.atomicAdd(x.X, func() { g.emit(asm.LoadImm(asm.R0, delta, asm.DWord)) }) {
+			return
+		}
+	case *ast.AssignExpr:
+		if x.Op == "+=" && g.atomicAdd(x.X, func() { g.expr(x.Y) }) {
+			return
+		}
+	}
+	g.expr(e)
+}
+
+// atomicAdd emits target += value atomically when target is a global; it
+// reports false, emitting nothing, for locals.
+func (g *gen) atomicAdd(target ast.Expr, value func()) bool {
+	switch t := target.(type) {
+	case *ast.Ident:
+		v := g.c.prog.Refs[t]
+		if !v.Global {
+			return false
+		}
+		value()
+		g.emit(asm.AddAtomic.Mem(regGlobals, asm.R0, asm.DWord, g.globalOffset(v)))
+		return true
+	case *ast.IndexExpr:
+		g.arrayAdd(t, value)
+		return true
+	}
+	return false
+}
+
+// foreach emits a sorted iteration through the user-space helpers:
+//
+//	foreach (k in c- limit 5) body
+//
+// asks the interpreter to collect and sort c's keys, then fetches them one
+// by one into the key variables.
+func (g *gen) foreach(s *ast.ForeachStmt) {
+	arr := g.c.prog.Refs[s.Array]
+	gi := g.c.global[arr]
+	glob := &g.c.abi.Globals[gi]
+	g.c.abi.Foreach = append(g.c.abi.Foreach, maps.ForeachSite{Global: gi, SortColumn: s.SortColumn, SortDesc: s.SortDesc})
+	site := len(g.c.abi.Foreach) - 1
+
+	if s.Limit != nil {
+		g.expr(s.Limit)
+		g.emit(asm.Mov.Reg(asm.R3, asm.R0))
+	} else {
+		g.emit(asm.Mov.Imm(asm.R3, -1))
+	}
+	g.emit(
+		asm.LoadMapPtr(asm.R1, 0).WithReference(glob.MapName),
+		asm.Mov.Imm(asm.R2, int32(site)),
+		asm.BuiltinFunc(maps.HelperForeachStart).Call(),
+	)
+	handle := g.pushStack()
+	defer g.popStack()
+	g.emit(asm.StoreMem(asm.R10, int16(handle), asm.R0, asm.DWord))
+	keyOff := g.allocScratch(g.c.opts.Params.TupleSize(glob.Keys))
+
+	next, end := g.newLabel("foreach"), g.newLabel("foreach_end")
+	g.setLabel(next)
+	g.emit(asm.LoadMem(asm.R1, asm.R10, int16(handle), asm.DWord))
+	g.scratchPtr(asm.R2, keyOff)
+	g.emit(
+		asm.BuiltinFunc(maps.HelperForeachNext).Call(),
+		asm.JEq.Imm(asm.R0, 0, end),
+	)
+	offs := g.c.opts.Params.TupleOffsets(glob.Keys)
+	for i, k := range s.Keys {
+		v := g.c.prog.Refs[k]
+		if v.Type == sema.String {
+			g.scratchPtr(asm.R0, keyOff+offs[i])
+			g.storeVar(v)
+			continue
+		}
+		g.emit(asm.LoadMem(asm.R0, regScratch, int16(keyOff+offs[i]), asm.DWord))
+		g.storeVar(v)
+	}
+	g.loops = append(g.loops, loop{brk: end, cont: next})
+	g.stmt(s.Body)
+	g.loops = g.loops[:len(g.loops)-1]
+	g.emit(asm.Ja.Label(next))
+	g.setLabel(end)
+}
+
+func (g *gen) delete(s *ast.DeleteStmt) {
+	switch x := s.X.(type) {
+	case *ast.IndexExpr:
+		arr := g.c.prog.Refs[x.Array]
+		keyOff := g.arrayKey(x.Array, x.Index)
+		g.emit(asm.LoadMapPtr(asm.R1, 0).WithReference(g.mapName(arr)))
+		g.scratchPtr(asm.R2, keyOff)
+		g.emit(asm.FnMapDeleteElem.Call())
+	case *ast.Ident:
+		v := g.c.prog.Refs[x]
+		if v.Type == sema.String {
+			g.zeroString(v)
+			return
+		}
+		g.emit(asm.Mov.Imm(asm.R0, 0))
+		g.storeVar(v)
+	}
+}
+
+// zeroString empties a string variable.
+func (g *gen) zeroString(v *sema.Var) {
+	if v.Global {
+		for i := 0; i < g.c.opts.Params.StringLen; i += 8 {
+			g.emit(storeDW(regGlobals, g.globalOffset(v)+int16(i), 0))
+		}
+		return
+	}
+	g.zeroScratch(g.slot[v], g.c.opts.Params.StringLen)
+}

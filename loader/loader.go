@@ -1,0 +1,121 @@
+// Package loader puts a compiled script into the kernel and runs it: it
+// creates the maps, loads the programs through the verifier, attaches the
+// kernel probes, runs the user-space probes in vm, and drains the ring
+// buffer into output until the run ends.
+package loader
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+	"github.com/cilium/ebpf/ringbuf"
+	"golang.org/x/sys/unix"
+
+	"etap/codegen/bpf"
+	"etap/diag"
+	"etap/maps"
+)
+
+// Session is a loaded script.
+type Session struct {
+	out   *bpf.Output
+	coll  *ebpf.Collection
+	links []link.Link
+	// scalars is the live, memory-mapped value of the scalars map.
+	scalars []byte
+}
+
+// Load creates the maps and loads the kernel programs, which runs the
+// verifier; nothing is attached yet. A verifier rejection comes back as a
+// *diag.Diagnostic at the script line that caused it.
+func Load(out *bpf.Output) (*Session, error) {
+	coll, err := ebpf.NewCollectionWithOptions(out.Spec, ebpf.CollectionOptions{})
+	if err != nil {
+		return nil, loadError(out, err)
+	}
+	s := &Session{out: out, coll: coll}
+	m := coll.Maps[maps.ScalarsMap]
+	size := pageRound(int(m.ValueSize()))
+	s.scalars, err = unix.Mmap(m.FD(), 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		coll.Close()
+		return nil, fmt.Errorf("map the globals: %w", err)
+	}
+	s.scalars = s.scalars[:m.ValueSize()]
+	return s, nil
+}
+
+func pageRound(n int) int {
+	page := unix.Getpagesize()
+	return (n + page - 1) / page * page
+}
+
+// loadError turns a failed load into a message that names the probe, and,
+// for verifier rejections, its script line and the verifier's last words.
+func loadError(out *bpf.Output, err error) error {
+	var ve *ebpf.VerifierError
+	if !errors.As(err, &ve) {
+		return fmt.Errorf("load BPF programs: %w", err)
+	}
+	for _, k := range out.Kernel {
+		if !errorMentions(err, k.Name) {
+			continue
+		}
+		pos := k.Point.Span.Start
+		if at, ok := failingInstruction(ve.Log); ok {
+			pos = lineAt(k.Lines, at, pos)
+		}
+		d := diag.Errorf(diag.Verifier, "V001", diag.Span{Start: pos, End: pos},
+			"the kernel's BPF verifier rejected probe %s: %s", k.Point.Text, lastWords(ve.Log))
+		d.WithHint("this is a bug in etap; run with -p3 to see the code and -v for the full verifier log")
+		return &VerifierError{Diagnostic: d, Log: ve.Log}
+	}
+	return fmt.Errorf("load BPF programs: %w", err)
+}
+
+// VerifierError is a verifier rejection placed in the script.
+type VerifierError struct {
+	*diag.Diagnostic
+	// Log is the verifier's full log.
+	Log []string
+}
+
+// Close releases everything the session holds.
+func (s *Session) Close() {
+	s.Detach()
+	if s.scalars != nil {
+		unix.Munmap(s.scalars[:cap(s.scalars)])
+		s.scalars = nil
+	}
+	s.coll.Close()
+}
+
+// Attach attaches every kernel probe.
+func (s *Session) Attach() error {
+	for _, k := range s.out.Kernel {
+		l, err := link.Tracepoint(k.Point.Group, k.Point.Event, s.coll.Programs[k.Name], nil)
+		if err != nil {
+			return fmt.Errorf("attach tracepoint %s:%s: %w", k.Point.Group, k.Point.Event, err)
+		}
+		s.links = append(s.links, l)
+	}
+	return nil
+}
+
+// Detach removes every kernel probe; events already in the ring buffer stay.
+func (s *Session) Detach() {
+	for _, l := range s.links {
+		l.Close()
+	}
+	s.links = nil
+}
+
+func (s *Session) reader() (*ringbuf.Reader, error) {
+	r, err := ringbuf.NewReader(s.coll.Maps[maps.EventsMap])
+	if err != nil {
+		return nil, fmt.Errorf("open ring buffer: %w", err)
+	}
+	return r, nil
+}

@@ -1,0 +1,275 @@
+package loader
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/cilium/ebpf/ringbuf"
+	"golang.org/x/sys/unix"
+
+	"etap/codegen/bpf"
+	"etap/maps"
+	"etap/output"
+	"etap/vm"
+)
+
+// RunOptions say how a run starts and ends.
+type RunOptions struct {
+	// Target is target(): the pid of -c's command or of -x.
+	Target int
+	// Timeout ends the run after this long (-T); 0 means no limit.
+	Timeout time.Duration
+	// Start is called once the probes are attached and the begin probes
+	// have run: -c releases its command then.
+	Start func() error
+	// Done is closed when -c's command has exited.
+	Done <-chan struct{}
+	Stdout, Stderr io.Writer
+}
+
+// Result is how a run went.
+type Result struct {
+	// Errors counts runtime errors; the run should exit non-zero.
+	Errors int
+	// Lost counts records the ring buffer could not take.
+	Lost uint64
+}
+
+// drainInterval is how often the ring buffer is emptied. Probes do not wake
+// the reader for each record, which would cost microseconds per event.
+const drainInterval = 10 * time.Millisecond
+
+// run is the state of one run: everything runs on one goroutine, so that
+// output stays in order without locks.
+type run struct {
+	s       *Session
+	printer *output.Printer
+	stderr  io.Writer
+	exit    bool
+	errors  int
+	user    map[bpf.UserKind][]*userProbe
+}
+
+type userProbe struct {
+	prog *vm.Program
+	up   *bpf.UserProgram
+}
+
+// Run attaches the probes and runs the script until exit(), an error, the
+// end of -c's command, the timeout, or ctx's end (Ctrl-C). Every way ends
+// alike: kernel probes are detached, the ring buffer drained, end probes
+// run and the globals displayed.
+func (s *Session) Run(ctx context.Context, o RunOptions) (Result, error) {
+	r := &run{s: s, stderr: o.Stderr, printer: output.NewPrinter(s.out.ABI, o.Stdout, o.Stderr), user: map[bpf.UserKind][]*userProbe{}}
+	env := &vm.Env{Maps: s.vmMaps(), ABI: s.out.ABI, Output: r.handle}
+	for _, up := range s.out.User {
+		prog, err := vm.New(up.Instructions, env)
+		if err != nil {
+			return Result{}, fmt.Errorf("prepare probe %s: %w", up.Text, err)
+		}
+		r.user[up.Kind] = append(r.user[up.Kind], &userProbe{prog: prog, up: up})
+	}
+	s.initScalars(o.Target)
+
+	reader, err := s.reader()
+	if err != nil {
+		return Result{}, err
+	}
+	defer reader.Close()
+	if err := s.Attach(); err != nil {
+		return Result{}, err
+	}
+	r.runAll(bpf.UserBegin)
+	if o.Start != nil && !r.exit && r.errors == 0 {
+		if err := o.Start(); err != nil {
+			return Result{}, err
+		}
+	}
+	r.loop(ctx, o, reader)
+
+	s.Detach()
+	r.drain(reader)
+	if r.errors > 0 {
+		r.runAll(bpf.UserError)
+	} else {
+		r.runAll(bpf.UserEnd)
+	}
+	if err := r.printer.Flush(); err != nil {
+		return Result{}, err
+	}
+	if err := s.displayGlobals(o.Stdout); err != nil {
+		return Result{}, err
+	}
+	lost := binary.LittleEndian.Uint64(s.scalars[s.out.ABI.Hidden.Lost:])
+	if lost > 0 {
+		fmt.Fprintf(o.Stderr, "WARNING: %d records lost: the ring buffer was full\n", lost)
+	}
+	return Result{Errors: r.errors, Lost: lost}, nil
+}
+
+// initScalars writes the initial values of scalar globals and etap's hidden
+// scalars before any probe runs.
+func (s *Session) initScalars(target int) {
+	abi := s.out.ABI
+	for _, g := range abi.Globals {
+		if g.IsArray() || g.Init == nil {
+			continue
+		}
+		copy(s.scalars[g.Offset:], abi.Params.PackTuple([]maps.Type{g.Value}, []maps.Value{*g.Init}))
+	}
+	binary.LittleEndian.PutUint64(s.scalars[abi.Hidden.Target:], uint64(target))
+	binary.LittleEndian.PutUint64(s.scalars[abi.Hidden.RealtimeOffset:], uint64(realtimeOffset()))
+}
+
+// realtimeOffset is CLOCK_REALTIME - CLOCK_BOOTTIME, which kernel probes
+// add to bpf_ktime_get_boot_ns to tell the time of day.
+func realtimeOffset() int64 {
+	var real, boot unix.Timespec
+	unix.ClockGettime(unix.CLOCK_BOOTTIME, &boot)
+	unix.ClockGettime(unix.CLOCK_REALTIME, &real)
+	return real.Nano() - boot.Nano()
+}
+
+// loop waits for the run to end, draining records and firing timers.
+func (r *run) loop(ctx context.Context, o RunOptions, reader *ringbuf.Reader) {
+	var timeout <-chan time.Time
+	if o.Timeout > 0 {
+		t := time.NewTimer(o.Timeout)
+		defer t.Stop()
+		timeout = t.C
+	}
+	fire := make(chan *userProbe, len(r.user[bpf.UserTimer]))
+	stop := make(chan struct{})
+	defer close(stop)
+	for _, p := range r.user[bpf.UserTimer] {
+		go tick(p, fire, stop)
+	}
+	drain := time.NewTicker(drainInterval)
+	defer drain.Stop()
+	for !r.exit && r.errors == 0 {
+		select {
+		case <-ctx.Done():
+			return
+		case <-o.Done:
+			return
+		case <-timeout:
+			return
+		case p := <-fire:
+			r.drain(reader)
+			r.runProbe(p)
+		case <-drain.C:
+			r.drain(reader)
+		}
+	}
+}
+
+// tick asks for p to run every period. A timer that fires while the last
+// run is still pending is skipped rather than queued.
+func tick(p *userProbe, fire chan<- *userProbe, stop <-chan struct{}) {
+	t := time.NewTicker(p.up.Period)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			select {
+			case fire <- p:
+			default:
+			}
+		}
+	}
+}
+
+// drain handles every record in the ring buffer now.
+func (r *run) drain(reader *ringbuf.Reader) {
+	reader.SetDeadline(time.Now())
+	var rec ringbuf.Record
+	for {
+		err := reader.ReadInto(&rec)
+		if err != nil {
+			if !errors.Is(err, os.ErrDeadlineExceeded) {
+				r.internal(fmt.Errorf("read ring buffer: %w", err))
+			}
+			break
+		}
+		r.handle(rec.RawSample)
+	}
+	if err := r.printer.Flush(); err != nil {
+		r.internal(err)
+	}
+}
+
+// handle takes one record, from the ring buffer or straight from vm.
+func (r *run) handle(rec []byte) {
+	ev, err := r.printer.Handle(rec)
+	if err != nil {
+		r.internal(err)
+		return
+	}
+	if ev.Exit {
+		r.exit = true
+	}
+	if ev.Error {
+		r.errors++
+	}
+}
+
+func (r *run) internal(err error) {
+	fmt.Fprintf(r.stderr, "ERROR: internal: %v\n", err)
+	r.errors++
+}
+
+func (r *run) runAll(kind bpf.UserKind) {
+	for _, p := range r.user[kind] {
+		if kind != bpf.UserError && r.errors > 0 {
+			return
+		}
+		r.runProbe(p)
+	}
+}
+
+func (r *run) runProbe(p *userProbe) {
+	if _, err := p.prog.Run(nil); err != nil {
+		r.printer.Flush()
+		fmt.Fprintf(r.stderr, "ERROR: %v in probe %s\n", err, p.up.Text)
+		r.errors++
+	}
+}
+
+// displayGlobals prints the globals the script wrote but never read.
+func (s *Session) displayGlobals(w io.Writer) error {
+	abi := s.out.ABI
+	for i := range abi.Globals {
+		g := &abi.Globals[i]
+		if !g.Display {
+			continue
+		}
+		var entries []output.Entry
+		if g.IsArray() {
+			m := kernelMap{s.coll.Maps[g.MapName]}
+			err := m.Iterate(func(key, value []byte) bool {
+				entries = append(entries, output.Entry{
+					Key:   abi.Params.UnpackTuple(g.Keys, key),
+					Value: abi.Params.UnpackTuple([]maps.Type{g.Value}, value)[0],
+				})
+				return true
+			})
+			if err != nil {
+				return fmt.Errorf("read global %s: %w", g.Name, err)
+			}
+		} else {
+			val := abi.Params.UnpackTuple([]maps.Type{g.Value}, s.scalars[g.Offset:])[0]
+			entries = []output.Entry{{Value: val}}
+		}
+		if err := output.DisplayGlobal(w, g, entries); err != nil {
+			return err
+		}
+	}
+	return nil
+}

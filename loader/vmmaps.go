@@ -1,0 +1,99 @@
+package loader
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
+
+	"etap/maps"
+	"etap/vm"
+)
+
+// vmMaps binds the interpreter to the session's maps: the live kernel maps
+// for globals, and a private scratch area (user-space probes run one at a
+// time on this side).
+func (s *Session) vmMaps() map[string]vm.Map {
+	out := map[string]vm.Map{}
+	for name, m := range s.coll.Maps {
+		switch name {
+		case maps.EventsMap:
+		case maps.ScalarsMap:
+			out[name] = liveArray{buf: s.scalars}
+		case maps.ScratchMap:
+			out[name] = vm.NewArrayMap(int(m.ValueSize()), 1)
+		default:
+			out[name] = kernelMap{m}
+		}
+	}
+	return out
+}
+
+// liveArray is the one-entry scalars map seen through its memory mapping:
+// stores land in the kernel's memory at once, and only the bytes a probe
+// writes change, so kernel probes' concurrent updates of other globals
+// survive.
+type liveArray struct{ buf []byte }
+
+func (a liveArray) KeySize() int   { return 4 }
+func (a liveArray) ValueSize() int { return len(a.buf) }
+
+func (a liveArray) Lookup(key []byte) ([]byte, bool, error) {
+	if binary.LittleEndian.Uint32(key) != 0 {
+		return nil, false, nil
+	}
+	return a.buf, true, nil
+}
+
+// Update copies value in; the interpreter writes back through the slice
+// Lookup gave it, which is the mapping itself, so this copies nothing then.
+func (a liveArray) Update(key, value []byte, _ uint64) error {
+	if binary.LittleEndian.Uint32(key) != 0 {
+		return fmt.Errorf("index out of range: %w", unix.E2BIG)
+	}
+	if len(value) > 0 && &value[0] != &a.buf[0] {
+		copy(a.buf, value)
+	}
+	return nil
+}
+
+func (a liveArray) Delete([]byte) error { return fmt.Errorf("delete from an array: %w", unix.EINVAL) }
+
+func (a liveArray) Iterate(f func(key, value []byte) bool) error {
+	f(make([]byte, 4), a.buf)
+	return nil
+}
+
+// kernelMap adapts a kernel hash map: lookups copy the value out.
+type kernelMap struct{ m *ebpf.Map }
+
+func (k kernelMap) KeySize() int   { return int(k.m.KeySize()) }
+func (k kernelMap) ValueSize() int { return int(k.m.ValueSize()) }
+
+func (k kernelMap) Lookup(key []byte) ([]byte, bool, error) {
+	val := make([]byte, k.m.ValueSize())
+	err := k.m.Lookup(key, val)
+	if errors.Is(err, ebpf.ErrKeyNotExist) {
+		return nil, false, nil
+	}
+	return val, err == nil, err
+}
+
+func (k kernelMap) Update(key, value []byte, flags uint64) error {
+	return k.m.Update(key, value, ebpf.MapUpdateFlags(flags))
+}
+
+func (k kernelMap) Delete(key []byte) error { return k.m.Delete(key) }
+
+func (k kernelMap) Iterate(f func(key, value []byte) bool) error {
+	var key, val []byte
+	it := k.m.Iterate()
+	for it.Next(&key, &val) {
+		if !f(key, val) {
+			break
+		}
+	}
+	return it.Err()
+}

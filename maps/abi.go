@@ -1,0 +1,253 @@
+// Package maps is the contract between the BPF programs etap generates and
+// the user-space side that reads what they leave: the layout of global
+// variables in maps, the packing of array keys, the records printf and
+// friends send through the ring buffer, and the ids of the helpers that only
+// etap's user-space interpreter provides.
+package maps
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+// Type is the type of a value stored in a map or sent in a record.
+type Type uint8
+
+// The value types of the kernel ↔ user contract.
+const (
+	Long Type = iota + 1
+	String
+)
+
+func (t Type) String() string {
+	switch t {
+	case Long:
+		return "long"
+	case String:
+		return "string"
+	}
+	return fmt.Sprintf("type(%d)", uint8(t))
+}
+
+// Map names shared by codegen, loader and vm.
+const (
+	// ScalarsMap is a one-entry array holding every scalar global at its
+	// Offset, and the hidden scalars of Hidden.
+	ScalarsMap = "globals"
+	// EventsMap is the ring buffer that carries records to user space.
+	EventsMap = "events"
+	// ScratchMap is a one-entry per-CPU array: string temporaries, keys and
+	// records are built there rather than on the 512-byte stack.
+	ScratchMap = "scratch"
+)
+
+// Defaults of the tunables a script can change with -D.
+const (
+	DefaultStringLen     = 128
+	DefaultMaxMapEntries = 2048
+	LongSize             = 8
+)
+
+// Params are the sizes a compile was made with.
+type Params struct {
+	// StringLen is MAXSTRINGLEN: every string slot is this many bytes,
+	// NUL-terminated and zero-padded after the NUL.
+	StringLen int
+	// MaxMapEntries is MAXMAPENTRIES, the default capacity of an array.
+	MaxMapEntries int
+}
+
+// DefaultParams returns the parameters used when no -D overrides them.
+func DefaultParams() Params {
+	return Params{StringLen: DefaultStringLen, MaxMapEntries: DefaultMaxMapEntries}
+}
+
+// SizeOf returns the size of a slot holding a value of type t.
+func (p Params) SizeOf(t Type) int {
+	if t == String {
+		return p.StringLen
+	}
+	return LongSize
+}
+
+// TupleSize returns the size of a packed tuple of the given types: the
+// columns one after the other, each at its slot size.
+func (p Params) TupleSize(types []Type) int {
+	n := 0
+	for _, t := range types {
+		n += p.SizeOf(t)
+	}
+	return n
+}
+
+// TupleOffsets returns the offset of each column in a packed tuple.
+func (p Params) TupleOffsets(types []Type) []int {
+	offs := make([]int, len(types))
+	n := 0
+	for i, t := range types {
+		offs[i] = n
+		n += p.SizeOf(t)
+	}
+	return offs
+}
+
+// Value is one decoded long or string.
+type Value struct {
+	Type Type
+	Long int64
+	Str  string
+}
+
+// LongValue makes a long Value.
+func LongValue(v int64) Value { return Value{Type: Long, Long: v} }
+
+// StringValue makes a string Value.
+func StringValue(s string) Value { return Value{Type: String, Str: s} }
+
+// PackTuple encodes values as a packed tuple of the given types. Strings
+// longer than StringLen-1 bytes are truncated, as the kernel side does.
+func (p Params) PackTuple(types []Type, vals []Value) []byte {
+	b := make([]byte, p.TupleSize(types))
+	offs := p.TupleOffsets(types)
+	for i, t := range types {
+		o := offs[i]
+		switch t {
+		case Long:
+			binary.LittleEndian.PutUint64(b[o:], uint64(vals[i].Long))
+		case String:
+			s := vals[i].Str
+			if len(s) > p.StringLen-1 {
+				s = s[:p.StringLen-1]
+			}
+			copy(b[o:], s)
+		}
+	}
+	return b
+}
+
+// UnpackTuple decodes a packed tuple of the given types.
+func (p Params) UnpackTuple(types []Type, b []byte) []Value {
+	vals := make([]Value, len(types))
+	offs := p.TupleOffsets(types)
+	for i, t := range types {
+		vals[i] = p.decode(t, b[offs[i]:])
+	}
+	return vals
+}
+
+func (p Params) decode(t Type, b []byte) Value {
+	if t == String {
+		return StringValue(CString(b[:p.StringLen]))
+	}
+	return LongValue(int64(binary.LittleEndian.Uint64(b)))
+}
+
+// CString returns the bytes of b up to its first NUL.
+func CString(b []byte) string {
+	for i, c := range b {
+		if c == 0 {
+			return string(b[:i])
+		}
+	}
+	return string(b)
+}
+
+// Global describes where a script's global variable lives.
+type Global struct {
+	Name string
+	// Keys are the index column types of an array; empty for a scalar.
+	Keys  []Type
+	Value Type
+	// Offset is a scalar's byte offset in the ScalarsMap value.
+	Offset int
+	// MapName is an array's hash map.
+	MapName    string
+	MaxEntries int
+	// Display is set for globals written but never read: they are printed
+	// when the run ends, as stap does.
+	Display bool
+	// Init is a scalar's initial value, written before any probe runs.
+	Init *Value
+}
+
+// IsArray reports whether g is an associative array.
+func (g *Global) IsArray() bool { return len(g.Keys) > 0 }
+
+// Hidden are the offsets of etap's own scalars in the ScalarsMap value,
+// after the script's scalars.
+type Hidden struct {
+	// Target is target(): the pid of -c's command or -x's process.
+	Target int
+	// RealtimeOffset is CLOCK_REALTIME - CLOCK_BOOTTIME in ns, set at start,
+	// so that kernel probes can compute gettimeofday_*() from
+	// bpf_ktime_get_boot_ns.
+	RealtimeOffset int
+	// Lost counts records the ring buffer could not take.
+	Lost int
+}
+
+// HiddenSize is the number of bytes the hidden scalars take.
+const HiddenSize = 3 * LongSize
+
+// Record kinds: the first u32 of every ring-buffer record.
+const (
+	// KindPrint is a printf/print/println; the id names a PrintSite.
+	KindPrint uint32 = 1
+	// KindExit asks for the run to end, as exit() does.
+	KindExit uint32 = 2
+	// KindError is a runtime error; the id names an ErrorSite.
+	KindError uint32 = 3
+)
+
+// HeaderSize is the size of a record header: {kind u32, id u32}.
+const HeaderSize = 8
+
+// PrintSite is one printf in the script. Its record is the header followed
+// by the arguments packed as a tuple of Args.
+type PrintSite struct {
+	Format string
+	Args   []Type
+}
+
+// ErrorSite is one place a runtime error can be raised.
+type ErrorSite struct {
+	// Message is the error ("division by 0").
+	Message string
+	// Near says what raised it ("operator '/'"), Where is file:line:col.
+	Near, Where string
+}
+
+// ForeachSite describes one sorted iteration, run by the user-space helper
+// HelperForeachStart.
+type ForeachSite struct {
+	// Global indexes ABI.Globals.
+	Global int
+	// SortColumn is 0 for no sort, -1 for the value, 1..n for a key column.
+	SortColumn int
+	SortDesc   bool
+}
+
+// ABI is everything user space needs to know about a compiled script.
+type ABI struct {
+	Params
+	Globals []Global
+	// ScalarsSize is the size of the ScalarsMap value.
+	ScalarsSize int
+	Hidden      Hidden
+	Prints      []PrintSite
+	Errors      []ErrorSite
+	Foreach     []ForeachSite
+}
+
+// Helper ids that only etap's user-space interpreter provides. They lie
+// outside the kernel's helper range, so the verifier would reject them; sema
+// keeps them out of kernel probes.
+const (
+	// HelperForeachStart(map, site, limit) collects the keys of map as
+	// ForeachSite site says, keeps at most limit of them (limit < 0: all)
+	// and returns an iterator handle.
+	HelperForeachStart = 0x10000 + iota
+	// HelperForeachNext(handle, keybuf) copies the next key into keybuf and
+	// returns 1, or returns 0 when the iteration is done.
+	HelperForeachNext
+)

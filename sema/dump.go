@@ -1,0 +1,57 @@
+package sema
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Dump prints the resolved program for -p2, in the spirit of stap's pass 2
+// listing: globals with their types, then each probe with the point it
+// attaches to and its locals.
+func Dump(w io.Writer, p *Program) {
+	fmt.Fprintln(w, "# globals")
+	for _, g := range p.Globals {
+		fmt.Fprintf(w, "%s:%s\n", g.Name, typeText(g))
+	}
+	fmt.Fprintln(w, "# probes")
+	for _, pr := range p.Probes {
+		where := "user"
+		if pr.Point.Kernel {
+			where = "kernel"
+		}
+		fmt.Fprintf(w, "%s /* %s, %s */\n", pr.Point.Text, pointKindText(pr.Point.Kind), where)
+		for _, l := range pr.Locals {
+			fmt.Fprintf(w, "  %s:%s\n", l.Name, typeText(l))
+		}
+	}
+}
+
+func typeText(v *Var) string {
+	if !v.IsArray {
+		return v.Type.String()
+	}
+	keys := make([]string, len(v.Keys))
+	for i, k := range v.Keys {
+		keys[i] = k.String()
+	}
+	return fmt.Sprintf("%s [%s]", v.Type, strings.Join(keys, ", "))
+}
+
+func pointKindText(k PointKind) string {
+	switch k {
+	case PointBegin:
+		return "begin"
+	case PointEnd:
+		return "end"
+	case PointError:
+		return "error"
+	case PointNever:
+		return "never"
+	case PointTimer:
+		return "timer"
+	case PointTracepoint:
+		return "tracepoint"
+	}
+	return "?"
+}

@@ -1,0 +1,267 @@
+package sema
+
+import (
+	"fmt"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"etap/diag"
+	"etap/lang/ast"
+)
+
+// A family is one kind of probe point: it recognises its points and resolves
+// them to what etap attaches. Adding a family means adding one value to
+// families (and its attachment in codegen and loader).
+type family struct {
+	// prefix is the dotted component names the family starts with.
+	prefix []string
+	// resolve turns a point of the family into zero or more Points;
+	// it reports problems through r.
+	resolve func(r *resolver, pp *ast.ProbePoint) []*Point
+}
+
+var families = []family{
+	{prefix: []string{"begin"}, resolve: sequenced(PointBegin)},
+	{prefix: []string{"end"}, resolve: sequenced(PointEnd)},
+	{prefix: []string{"error"}, resolve: sequenced(PointError)},
+	{prefix: []string{"never"}, resolve: sequenced(PointNever)},
+	{prefix: []string{"timer"}, resolve: resolveTimer},
+	{prefix: []string{"kernel", "trace"}, resolve: resolveTracepoint},
+	{prefix: []string{"kernel", "function"}, resolve: resolveKprobe},
+	{prefix: []string{"kprobe"}, resolve: resolveKprobe},
+	{prefix: []string{"module"}, resolve: resolveKprobe},
+}
+
+// unbuilt are families etap knows but cannot attach yet.
+var unbuilt = map[string]string{
+	"syscall":    "use kernel.trace(\"syscalls:sys_enter_NAME\") for now",
+	"syscall_any": "use kernel.trace(\"raw_syscalls:sys_enter\") for now",
+	"process":    "",
+	"perf":       "",
+	"procfs":     "",
+	"kernel":     "",
+}
+
+func (f *family) matches(pp *ast.ProbePoint) bool {
+	if len(pp.Components) < len(f.prefix) {
+		return false
+	}
+	for i, name := range f.prefix {
+		if pp.Components[i].Name != name {
+			return false
+		}
+	}
+	return true
+}
+
+// resolvePoint finds the family of pp and resolves it.
+func (r *resolver) resolvePoint(pp *ast.ProbePoint) []*Point {
+	for i := range families {
+		if families[i].matches(pp) {
+			return families[i].resolve(r, pp)
+		}
+	}
+	first := pp.Components[0]
+	if hint, ok := unbuilt[first.Name]; ok {
+		d := diag.Errorf(diag.Semantic, "S101", pp.Span(), "probe point %s is not built yet in etap", pointText(pp))
+		if hint != "" {
+			d.WithHint("%s", hint)
+		}
+		r.add(d)
+		return nil
+	}
+	d := diag.Errorf(diag.Semantic, "S102", first.Span(), "unknown probe point %s", pointText(pp))
+	names := []string{"begin", "end", "error", "never", "timer", "kernel"}
+	if near := diag.Closest(first.Name, names); near != "" {
+		d.WithHint("did you mean '%s'?", near)
+	} else {
+		d.WithHint("etap knows begin, end, error, never, timer.s(N), timer.ms(N) and kernel.trace(\"group:event\")")
+	}
+	r.add(d)
+	return nil
+}
+
+// sequenced resolves begin, end, error and never, with their optional
+// sequence number: begin(-1) runs before begin.
+func sequenced(kind PointKind) func(r *resolver, pp *ast.ProbePoint) []*Point {
+	return func(r *resolver, pp *ast.ProbePoint) []*Point {
+		c := pp.Components[0]
+		if len(pp.Components) > 1 {
+			r.add(diag.Errorf(diag.Semantic, "S103", pp.Components[1].Span(), "%s takes no further components", c.Name).
+				WithHint("write 'probe %s { ... }'", c.Name))
+			return nil
+		}
+		p := &Point{Text: c.Name, Kind: kind, Span: pp.Span()}
+		if c.Arg != nil {
+			n, ok := r.intArg(c)
+			if !ok {
+				return nil
+			}
+			p.Sequence = n
+			p.Text = fmt.Sprintf("%s(%d)", c.Name, n)
+		}
+		return []*Point{p}
+	}
+}
+
+var timerUnits = map[string]time.Duration{
+	"s": time.Second, "sec": time.Second,
+	"ms": time.Millisecond, "msec": time.Millisecond,
+	"us": time.Microsecond, "usec": time.Microsecond,
+	"ns": time.Nanosecond, "nsec": time.Nanosecond,
+}
+
+// resolveTimer resolves timer.s(N), timer.ms(N) and friends: handlers that
+// run in user space every N units.
+func resolveTimer(r *resolver, pp *ast.ProbePoint) []*Point {
+	if len(pp.Components) != 2 {
+		r.add(diag.Errorf(diag.Semantic, "S104", pp.Span(), "probe point %s is not built yet in etap", pointText(pp)).
+			WithHint("etap has timer.s(N), timer.ms(N), timer.us(N) and timer.ns(N)"))
+		return nil
+	}
+	c := pp.Components[1]
+	unit, ok := timerUnits[c.Name]
+	if !ok {
+		d := diag.Errorf(diag.Semantic, "S104", c.Span(), "probe point %s is not built yet in etap", pointText(pp))
+		if near := diag.Closest(c.Name, []string{"s", "ms", "us", "ns", "sec", "msec", "usec", "nsec"}); near != "" {
+			d.WithHint("did you mean 'timer.%s(N)'?", near)
+		}
+		r.add(d)
+		return nil
+	}
+	if c.Arg == nil {
+		r.add(diag.Errorf(diag.Semantic, "S105", c.Span(), "timer.%s needs an interval", c.Name).
+			WithHint("write 'probe timer.%s(1) { ... }'", c.Name))
+		return nil
+	}
+	n, ok := r.intArg(c)
+	if !ok {
+		return nil
+	}
+	if n <= 0 {
+		r.add(diag.Errorf(diag.Semantic, "S106", c.Arg.Span(), "timer interval must be positive, not %d", n))
+		return nil
+	}
+	return []*Point{{
+		Text:   fmt.Sprintf("timer.%s(%d)", c.Name, n),
+		Kind:   PointTimer,
+		Period: time.Duration(n) * unit,
+		Span:   pp.Span(),
+	}}
+}
+
+// resolveTracepoint resolves kernel.trace("group:event"), with wildcards,
+// against the tracepoints tracefs lists.
+func resolveTracepoint(r *resolver, pp *ast.ProbePoint) []*Point {
+	c := pp.Components[1]
+	if len(pp.Components) != 2 {
+		r.add(diag.Errorf(diag.Semantic, "S107", pp.Components[2].Span(), "kernel.trace takes no further components"))
+		return nil
+	}
+	lit, ok := c.Arg.(*ast.StringLit)
+	if !ok {
+		r.add(diag.Errorf(diag.Semantic, "S108", c.Span(), "kernel.trace needs a tracepoint name").
+			WithHint("write kernel.trace(\"group:event\"), e.g. kernel.trace(\"sched:sched_switch\")"))
+		return nil
+	}
+	all, err := r.kernel.Tracepoints()
+	if err != nil {
+		r.add(diag.Errorf(diag.Semantic, "S109", c.Span(), "cannot list tracepoints: %v", err))
+		return nil
+	}
+	pattern := lit.Value
+	if !strings.Contains(pattern, ":") {
+		pattern = "*:" + pattern
+	}
+	var points []*Point
+	for _, name := range all {
+		if ok, _ := path.Match(pattern, name); !ok {
+			continue
+		}
+		group, event, _ := strings.Cut(name, ":")
+		p, ok := r.tracepointPoint(group, event, pp)
+		if ok {
+			points = append(points, p)
+		}
+	}
+	if len(points) == 0 && !pp.Optional && !pp.Sufficient {
+		d := diag.Errorf(diag.Semantic, "S110", c.Arg.Span(), "no tracepoint matches %q", lit.Value)
+		if near := diag.Closest(lit.Value, all); near != "" {
+			d.WithHint("did you mean %q?", near)
+		}
+		r.add(d)
+	}
+	return points
+}
+
+func (r *resolver) tracepointPoint(group, event string, pp *ast.ProbePoint) (*Point, bool) {
+	tf, err := r.kernel.TracepointFields(group, event)
+	if err != nil {
+		r.add(diag.Errorf(diag.Semantic, "S111", pp.Span(), "tracepoint %s:%s: %v", group, event, err))
+		return nil, false
+	}
+	fields := make(map[string]Field, len(tf))
+	for _, f := range tf {
+		if f.Array || f.Size > 8 {
+			continue
+		}
+		fields[f.Name] = Field{Name: f.Name, Offset: f.Offset, Size: f.Size, Signed: f.Signed, Type: Long}
+	}
+	return &Point{
+		Text:   fmt.Sprintf("kernel.trace(\"%s:%s\")", group, event),
+		Kind:   PointTracepoint,
+		Kernel: true,
+		Group:  group,
+		Event:  event,
+		Fields: fields,
+		Span:   pp.Span(),
+	}, true
+}
+
+// resolveKprobe explains what is missing for kernel function probes.
+func resolveKprobe(r *resolver, pp *ast.ProbePoint) []*Point {
+	d := diag.Errorf(diag.Semantic, "S112", pp.Span(), "probe point %s is not built yet in etap", pointText(pp))
+	if !r.kernel.HasKprobes() {
+		d = diag.Errorf(diag.Semantic, "S113", pp.Span(), "this kernel has no kprobes (CONFIG_KPROBES is off): cannot attach %s", pointText(pp))
+	}
+	r.add(d.WithHint("use kernel.trace(\"group:event\") instead"))
+	return nil
+}
+
+// intArg returns the integer argument of a component.
+func (r *resolver) intArg(c *ast.Component) (int64, bool) {
+	switch a := c.Arg.(type) {
+	case *ast.IntLit:
+		return a.Value, true
+	case *ast.UnaryExpr:
+		if lit, ok := a.X.(*ast.IntLit); ok && a.Op == "-" {
+			return -lit.Value, true
+		}
+	}
+	r.add(diag.Errorf(diag.Semantic, "S114", c.Arg.Span(), "%s needs a number", c.Name))
+	return 0, false
+}
+
+// pointText renders a probe point as written, for messages.
+func pointText(pp *ast.ProbePoint) string {
+	var parts []string
+	for _, c := range pp.Components {
+		s := c.Name
+		switch a := c.Arg.(type) {
+		case *ast.StringLit:
+			s += "(" + strconv.Quote(a.Value) + ")"
+		case *ast.IntLit:
+			s += "(" + a.Text + ")"
+		case nil:
+			if c.HasParens {
+				s += "()"
+			}
+		default:
+			s += "(...)"
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, ".")
+}

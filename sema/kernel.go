@@ -1,0 +1,153 @@
+package sema
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Kernel is what sema needs to know about the running kernel. Tests use a
+// fake; Tracefs reads the real one.
+type Kernel interface {
+	// Tracepoints lists every tracepoint as "group:event".
+	Tracepoints() ([]string, error)
+	// TracepointFields returns the record layout of one tracepoint.
+	TracepointFields(group, event string) ([]TracepointField, error)
+	// HasKprobes reports whether the kernel can attach kprobes.
+	HasKprobes() bool
+}
+
+// TracepointField is one field of a tracepoint's record, from its format file.
+type TracepointField struct {
+	Name   string
+	CType  string
+	Offset int
+	Size   int
+	Signed bool
+	// Array is set for fixed arrays (`args[6]`) and __data_loc strings.
+	Array bool
+}
+
+// Tracefs reads kernel facts from a mounted tracefs.
+type Tracefs struct {
+	Root string
+
+	once   sync.Once
+	events []string
+	err    error
+}
+
+// DefaultTracefsRoot is where tracefs is mounted on current kernels.
+const DefaultTracefsRoot = "/sys/kernel/tracing"
+
+// NewTracefs returns a Kernel reading tracefs at root.
+func NewTracefs(root string) *Tracefs { return &Tracefs{Root: root} }
+
+// Tracepoints lists the tracepoints once and caches them.
+func (t *Tracefs) Tracepoints() ([]string, error) {
+	t.once.Do(func() {
+		dir := filepath.Join(t.Root, "events")
+		groups, err := os.ReadDir(dir)
+		if err != nil {
+			t.err = fmt.Errorf("list tracepoints: %w (is tracefs mounted at %s?)", err, t.Root)
+			return
+		}
+		for _, g := range groups {
+			if !g.IsDir() {
+				continue
+			}
+			evs, err := os.ReadDir(filepath.Join(dir, g.Name()))
+			if err != nil {
+				continue
+			}
+			for _, e := range evs {
+				if e.IsDir() {
+					t.events = append(t.events, g.Name()+":"+e.Name())
+				}
+			}
+		}
+		sort.Strings(t.events)
+	})
+	return t.events, t.err
+}
+
+// TracepointFields parses events/GROUP/EVENT/format.
+func (t *Tracefs) TracepointFields(group, event string) ([]TracepointField, error) {
+	b, err := os.ReadFile(filepath.Join(t.Root, "events", group, event, "format"))
+	if err != nil {
+		return nil, fmt.Errorf("read tracepoint format: %w", err)
+	}
+	return ParseTracepointFormat(string(b))
+}
+
+// HasKprobes reports whether tracefs offers kprobe_events; kernels built
+// without CONFIG_KPROBES lack it.
+func (t *Tracefs) HasKprobes() bool {
+	_, err := os.Stat(filepath.Join(t.Root, "kprobe_events"))
+	return err == nil
+}
+
+// ParseTracepointFormat parses the text of a tracepoint format file:
+//
+//	field:int common_pid;	offset:4;	size:4;	signed:1;
+func ParseTracepointFormat(text string) ([]TracepointField, error) {
+	var fields []TracepointField
+	for _, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(line)
+		if !strings.HasPrefix(line, "field:") {
+			continue
+		}
+		var f TracepointField
+		for _, part := range strings.Split(line, ";") {
+			key, val, ok := strings.Cut(strings.TrimSpace(part), ":")
+			if !ok {
+				continue
+			}
+			switch key {
+			case "field":
+				f.CType, f.Name, f.Array = splitDecl(val)
+			case "offset", "size", "signed":
+				n, err := strconv.Atoi(val)
+				if err != nil {
+					return nil, fmt.Errorf("bad tracepoint format line %q: %w", line, err)
+				}
+				switch key {
+				case "offset":
+					f.Offset = n
+				case "size":
+					f.Size = n
+				default:
+					f.Signed = n != 0
+				}
+			}
+		}
+		if f.Name != "" {
+			fields = append(fields, f)
+		}
+	}
+	return fields, nil
+}
+
+// splitDecl splits a C declaration such as "const char * filename" or
+// "unsigned long args[6]" into its type and name.
+func splitDecl(decl string) (ctype, name string, array bool) {
+	decl = strings.TrimSpace(decl)
+	if strings.HasPrefix(decl, "__data_loc") {
+		// "__data_loc char[] name": a string stored after the record.
+		array = true
+		decl = strings.Replace(decl, "[]", "", 1)
+	} else if i := strings.IndexByte(decl, '['); i >= 0 {
+		array = true
+		decl = decl[:i]
+	}
+	decl = strings.TrimSpace(decl)
+	i := strings.LastIndexAny(decl, " *")
+	if i < 0 {
+		return "", decl, array
+	}
+	return strings.TrimSpace(decl[:i+1]), decl[i+1:], array
+}

@@ -1,0 +1,159 @@
+// Package sema elaborates parsed stp files into a checked Program: it
+// resolves probe points against what the running kernel offers, binds names
+// to globals and locals, infers the type of every variable and expression,
+// and reports what is wrong at the place it is wrong.
+package sema
+
+import (
+	"time"
+
+	"etap/diag"
+	"etap/lang/ast"
+	"etap/maps"
+)
+
+// Type is the type of a value in a script.
+type Type uint8
+
+// The types of stp values. Void is the "type" of a call that yields nothing,
+// such as printf.
+const (
+	Unknown Type = iota
+	Long
+	String
+	Void
+)
+
+func (t Type) String() string {
+	switch t {
+	case Long:
+		return "long"
+	case String:
+		return "string"
+	case Void:
+		return "void"
+	}
+	return "unknown"
+}
+
+// ABI returns the map-level type of t.
+func (t Type) ABI() maps.Type {
+	if t == String {
+		return maps.String
+	}
+	return maps.Long
+}
+
+// Var is a global or local variable.
+type Var struct {
+	Name   string
+	Global bool
+	// Type is the type of a scalar, or of an array's values.
+	Type Type
+	// IsArray is set for associative arrays; Keys are their column types.
+	IsArray bool
+	Keys    []Type
+	// Decl is where the variable was declared (globals) or first used.
+	Decl diag.Span
+	// TypedAt is where the variable's type was first inferred.
+	TypedAt diag.Span
+	// KeysAt is where the array's index columns were first seen.
+	KeysAt diag.Span
+	// Size and Wrap come from `global a[Size]` and `global a%`.
+	Size int64
+	Wrap bool
+	Init ast.Expr
+	// Read and Written say how the script uses the variable; globals that
+	// are written but never read are displayed when the run ends.
+	Read, Written bool
+}
+
+// Point is a probe point resolved to one thing to attach to.
+type Point struct {
+	// Text is the canonical probe point, as -p2 prints it.
+	Text string
+	Kind PointKind
+	// Kernel is set when the handler runs as BPF in the kernel; otherwise
+	// it runs in user space in etap's interpreter.
+	Kernel bool
+	// Sequence orders begin/end/error probes: begin(-1) runs before begin.
+	Sequence int64
+	// Period is the interval of a timer probe.
+	Period time.Duration
+	// Group and Event name a tracepoint.
+	Group, Event string
+	// Fields are the context variables ($name) the point provides.
+	Fields map[string]Field
+	Span   diag.Span
+}
+
+// PointKind says how a probe point attaches.
+type PointKind int
+
+// The kinds of probe points etap can attach.
+const (
+	PointBegin PointKind = iota + 1
+	PointEnd
+	PointError
+	PointNever
+	PointTimer
+	PointTracepoint
+)
+
+// Field is a context variable read from the probe's context.
+type Field struct {
+	Name   string
+	Offset int
+	Size   int
+	Signed bool
+	Type   Type
+}
+
+// Probe is one probe handler bound to one resolved point. A declaration with
+// several points gives several Probes that share the body.
+type Probe struct {
+	Decl  *ast.ProbeDecl
+	Point *Point
+	// Locals are the probe's local variables, shared by every Probe made
+	// from the same declaration.
+	Locals []*Var
+}
+
+// Program is a checked script, ready for code generation.
+type Program struct {
+	// Globals are every global variable the script uses, in declaration order.
+	Globals []*Var
+	Probes  []*Probe
+	// Types holds the type of every expression.
+	Types map[ast.Expr]Type
+	// Refs binds identifiers (*ast.Ident) to their variables.
+	Refs map[*ast.Ident]*Var
+	// Calls binds calls to the builtins they name.
+	Calls map[*ast.CallExpr]*Builtin
+}
+
+// Builtin is the signature of a compiler-provided function. The code
+// generator defines the builtins together with their emission and hands them
+// to sema as a Library.
+type Builtin struct {
+	Name   string
+	Params []Type
+	// Variadic allows more arguments, of the types ArgTypes gives.
+	Variadic bool
+	Result   Type
+	// UserOnly marks builtins that only etap's user-space interpreter can
+	// run, such as sorted iteration helpers.
+	UserOnly bool
+	// ArgTypes, when set, gives the types the arguments of one call must
+	// have, for builtins whose parameters depend on the call (printf's on its
+	// format). It reports a bad call as a diagnostic.
+	ArgTypes func(call *ast.CallExpr) ([]Type, *diag.Diagnostic)
+}
+
+// Library is the set of builtins sema checks calls against.
+type Library interface {
+	// Lookup finds a builtin by name.
+	Lookup(name string) (*Builtin, bool)
+	// Names lists every builtin, for "did you mean" hints.
+	Names() []string
+}

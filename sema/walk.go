@@ -1,0 +1,449 @@
+package sema
+
+import (
+	"etap/diag"
+	"etap/lang/ast"
+)
+
+func (r *resolver) stmt(s ast.Stmt) {
+	switch s := s.(type) {
+	case nil, *ast.EmptyStmt, *ast.NextStmt:
+	case *ast.BlockStmt:
+		for _, st := range s.Stmts {
+			r.stmt(st)
+		}
+	case *ast.ExprStmt:
+		r.exprStmt(s.X)
+	case *ast.IfStmt:
+		r.cond(s.Cond)
+		r.stmt(s.Then)
+		r.stmt(s.Else)
+	case *ast.ForeachStmt:
+		r.foreach(s)
+	case *ast.BreakStmt, *ast.ContinueStmt:
+		if r.loopDepth == 0 {
+			r.addReport(diag.Errorf(diag.Semantic, "S020", s.Span(), "break or continue outside a loop"))
+		}
+	case *ast.DeleteStmt:
+		r.delete(s)
+	case *ast.WhileStmt:
+		r.addReport(notBuilt(s.Span(), "while loops"))
+	case *ast.ForStmt:
+		r.addReport(notBuilt(s.Span(), "for loops"))
+	case *ast.ReturnStmt:
+		r.addReport(notBuilt(s.Span(), "return statements"))
+	case *ast.TryStmt:
+		r.addReport(notBuilt(s.Span(), "try/catch blocks"))
+	default:
+		r.addReport(notBuilt(s.Span(), "these statements"))
+	}
+}
+
+// exprStmt checks an expression used as a statement, where a call that gives
+// no value (printf) is fine.
+func (r *resolver) exprStmt(e ast.Expr) {
+	if call, ok := e.(*ast.CallExpr); ok {
+		r.prog.Types[e] = r.call(call, Unknown, true)
+		return
+	}
+	r.expr(e, Unknown)
+}
+
+// cond checks a condition: a long.
+func (r *resolver) cond(e ast.Expr) {
+	r.expect(e, r.expr(e, Long), Long)
+}
+
+func (r *resolver) foreach(s *ast.ForeachStmt) {
+	if r.kernelSide {
+		r.addReport(diag.Errorf(diag.Semantic, "S021", s.Span(), "foreach in a kernel probe is not built yet").
+			WithHint("iterate in an end or timer probe, which run in user space"))
+	}
+	switch {
+	case s.Value != nil:
+		r.addReport(notBuilt(s.Value.Span(), "foreach value variables"))
+	case s.Slice != nil:
+		r.addReport(notBuilt(s.Span(), "foreach slices"))
+	case s.SortAggregate != "":
+		r.addReport(notBuilt(s.Span(), "sorts on aggregates"))
+	}
+	arr := r.arrayVar(s.Array, len(s.Keys))
+	if arr != nil {
+		arr.Read = true
+		for i, k := range s.Keys {
+			kv := r.local(k)
+			r.prog.Refs[k] = kv
+			kv.Written = true
+			if i < len(arr.Keys) {
+				r.setType(kv, arr.Keys[i], k.Span())
+				r.setKey(arr, i, kv.Type, k.Span())
+			}
+		}
+	}
+	if s.Limit != nil {
+		r.expect(s.Limit, r.expr(s.Limit, Long), Long)
+	}
+	r.loopDepth++
+	r.stmt(s.Body)
+	r.loopDepth--
+}
+
+func (r *resolver) delete(s *ast.DeleteStmt) {
+	switch x := s.X.(type) {
+	case *ast.IndexExpr:
+		if v := r.index(x); v != nil {
+			v.Written = true
+		}
+	case *ast.Ident:
+		v := r.lookup(x)
+		if v.IsArray {
+			r.addReport(notBuilt(s.Span(), "deletes of whole arrays"))
+		}
+		v.Written = true
+	default:
+		r.addReport(diag.Errorf(diag.Semantic, "S022", s.X.Span(), "delete needs a variable or an array element"))
+	}
+}
+
+// lookup binds an identifier to a global, or to a local of the current
+// probe, which it creates on first use.
+func (r *resolver) lookup(id *ast.Ident) *Var {
+	v, ok := r.globals[id.Name]
+	if !ok {
+		v = r.local(id)
+	}
+	r.prog.Refs[id] = v
+	return v
+}
+
+func (r *resolver) local(id *ast.Ident) *Var {
+	if v, ok := r.scope.vars[id.Name]; ok {
+		return v
+	}
+	if g, ok := r.globals[id.Name]; ok {
+		return g
+	}
+	v := &Var{Name: id.Name, Decl: id.Span()}
+	r.scope.vars[id.Name] = v
+	r.scope.list = append(r.scope.list, v)
+	return v
+}
+
+// scalar looks up an identifier used as a scalar.
+func (r *resolver) scalar(id *ast.Ident) *Var {
+	v := r.lookup(id)
+	if v.IsArray {
+		r.addReport(diag.Errorf(diag.Semantic, "S023", id.Span(), "array '%s' used as a scalar", id.Name).
+			WithHint("index it, as in %s[key]", id.Name))
+	} else if _, ok := r.scalarAt[v]; !ok {
+		r.scalarAt[v] = id.Span()
+	}
+	return v
+}
+
+// arrayVar looks up an identifier used as an array with n index columns.
+func (r *resolver) arrayVar(id *ast.Ident, n int) *Var {
+	v := r.lookup(id)
+	if !v.Global {
+		r.addReport(diag.Errorf(diag.Semantic, "S024", id.Span(), "'%s' is not a global array", id.Name).
+			WithHint("declare it at the top level: global %s", id.Name))
+		return nil
+	}
+	if at, ok := r.scalarAt[v]; ok {
+		r.addReport(diag.Errorf(diag.Semantic, "S025", id.Span(), "'%s' is used as an array here", id.Name).
+			WithNote(at, "but as a scalar here"))
+		return nil
+	}
+	if !v.IsArray || v.Keys == nil {
+		v.IsArray = true
+		v.Keys = make([]Type, n)
+		v.KeysAt = id.Span()
+		r.changed = true
+	}
+	if len(v.Keys) != n {
+		r.addReport(diag.Errorf(diag.Semantic, "S026", id.Span(), "array '%s' indexed with %d columns", id.Name, n).
+			WithNote(v.KeysAt, "but with %d here", len(v.Keys)))
+		return nil
+	}
+	if n > 4 {
+		r.addReport(notBuilt(id.Span(), "arrays of more than 4 index columns"))
+	}
+	return v
+}
+
+func (r *resolver) setKey(v *Var, i int, t Type, span diag.Span) {
+	switch {
+	case t == Unknown || t == Void:
+	case v.Keys[i] == Unknown:
+		v.Keys[i] = t
+		r.changed = true
+	case v.Keys[i] != t:
+		r.addReport(diag.Errorf(diag.Semantic, "S027", span, "type mismatch (%s): index %d of '%s' is %s", t, i+1, v.Name, v.Keys[i]).
+			WithNote(v.KeysAt, "array '%s' first indexed here", v.Name))
+	}
+}
+
+// index checks the index columns of an array access and returns the array.
+func (r *resolver) index(x *ast.IndexExpr) *Var {
+	v := r.arrayVar(x.Array, len(x.Index))
+	for i, k := range x.Index {
+		want := Unknown
+		if v != nil {
+			want = v.Keys[i]
+		}
+		t := r.expr(k, want)
+		if v != nil {
+			r.setKey(v, i, t, k.Span())
+		}
+	}
+	return v
+}
+
+// expr checks e, which should have type want (Unknown: any), and returns
+// its type. Variables of unknown type take want.
+func (r *resolver) expr(e ast.Expr, want Type) Type {
+	t := r.exprType(e, want)
+	r.prog.Types[e] = t
+	return t
+}
+
+func (r *resolver) exprType(e ast.Expr, want Type) Type {
+	switch e := e.(type) {
+	case *ast.IntLit:
+		return Long
+	case *ast.StringLit:
+		return String
+	case *ast.ParenExpr:
+		return r.expr(e.X, want)
+	case *ast.Ident:
+		v := r.scalar(e)
+		v.Read = true
+		r.setType(v, want, e.Span())
+		return v.Type
+	case *ast.TargetVar:
+		return r.targetVar(e)
+	case *ast.IndexExpr:
+		v := r.index(e)
+		if v == nil {
+			return Unknown
+		}
+		v.Read = true
+		r.setType(v, want, e.Span())
+		return v.Type
+	case *ast.InExpr:
+		for _, k := range e.Keys {
+			if k == nil {
+				r.addReport(notBuilt(e.Span(), "wildcards in 'in'"))
+				return Long
+			}
+		}
+		v := r.arrayVar(e.Array, len(e.Keys))
+		for i, k := range e.Keys {
+			want := Unknown
+			if v != nil {
+				want = v.Keys[i]
+			}
+			t := r.expr(k, want)
+			if v != nil {
+				r.setKey(v, i, t, k.Span())
+			}
+		}
+		if v != nil {
+			v.Read = true
+		}
+		return Long
+	case *ast.BinaryExpr:
+		return r.binary(e)
+	case *ast.UnaryExpr:
+		r.expect(e.X, r.expr(e.X, Long), Long)
+		return Long
+	case *ast.IncDecExpr:
+		r.expect(e.X, r.lvalue(e.X, Long), Long)
+		return Long
+	case *ast.AssignExpr:
+		return r.assign(e)
+	case *ast.TernaryExpr:
+		r.cond(e.Cond)
+		tx := r.expr(e.X, want)
+		ty := r.expr(e.Y, tx)
+		if tx == Unknown && ty != Unknown {
+			tx = r.expr(e.X, ty)
+		}
+		r.expect(e.Y, ty, tx)
+		return tx
+	case *ast.CallExpr:
+		return r.call(e, want, false)
+	case *ast.AggregateExpr:
+		r.addReport(notBuilt(e.Span(), "aggregates (@"+e.Op+")"))
+		return Long
+	}
+	r.addReport(notBuilt(e.Span(), "these expressions"))
+	return Unknown
+}
+
+var longOps = map[string]bool{
+	"+": true, "-": true, "*": true, "/": true, "%": true,
+	"<<": true, ">>": true, "&": true, "|": true, "^": true,
+	"&&": true, "||": true,
+}
+
+func (r *resolver) binary(e *ast.BinaryExpr) Type {
+	switch {
+	case longOps[e.Op]:
+		r.expect(e.X, r.expr(e.X, Long), Long)
+		r.expect(e.Y, r.expr(e.Y, Long), Long)
+		return Long
+	case e.Op == "==" || e.Op == "!=" || e.Op == "<" || e.Op == "<=" || e.Op == ">" || e.Op == ">=":
+		tx := r.expr(e.X, Unknown)
+		ty := r.expr(e.Y, tx)
+		if tx == Unknown && ty != Unknown {
+			tx = r.expr(e.X, ty)
+		}
+		r.expect(e.Y, ty, tx)
+		if tx == String && e.Op != "==" && e.Op != "!=" {
+			r.addReport(notBuilt(diag.Span{Start: e.OpPos, End: e.OpPos}, "string ordering comparisons"))
+		}
+		return Long
+	case e.Op == ".":
+		r.addReport(notBuilt(diag.Span{Start: e.OpPos, End: e.OpPos}, "string concatenations (.)"))
+		return String
+	}
+	r.addReport(notBuilt(diag.Span{Start: e.OpPos, End: e.OpPos}, "operator "+e.Op+" expressions"))
+	return Long
+}
+
+func (r *resolver) assign(e *ast.AssignExpr) Type {
+	switch e.Op {
+	case "=":
+		tx := r.lvalueType(e.X)
+		ty := r.expr(e.Y, tx)
+		r.expect(e.Y, ty, r.lvalue(e.X, ty))
+		return ty
+	case "+=", "-=", "*=", "/=", "%=", "<<=", ">>=", "&=", "|=", "^=":
+		r.expect(e.X, r.lvalue(e.X, Long), Long)
+		r.expect(e.Y, r.expr(e.Y, Long), Long)
+		return Long
+	}
+	r.addReport(notBuilt(diag.Span{Start: e.OpPos, End: e.OpPos}, "operator "+e.Op+" assignments"))
+	return Unknown
+}
+
+// lvalueType is the type of an assignment target, without marking it used.
+func (r *resolver) lvalueType(e ast.Expr) Type {
+	switch x := e.(type) {
+	case *ast.Ident:
+		if v, ok := r.globals[x.Name]; ok {
+			return v.Type
+		}
+		if v, ok := r.scope.vars[x.Name]; ok {
+			return v.Type
+		}
+	case *ast.IndexExpr:
+		if v, ok := r.globals[x.Array.Name]; ok {
+			return v.Type
+		}
+	}
+	return Unknown
+}
+
+// lvalue checks an assignment target that receives a value of type t.
+func (r *resolver) lvalue(e ast.Expr, t Type) Type {
+	switch x := e.(type) {
+	case *ast.Ident:
+		v := r.scalar(x)
+		v.Written = true
+		r.prog.Types[e] = v.Type
+		r.setType(v, t, x.Span())
+		return v.Type
+	case *ast.IndexExpr:
+		v := r.index(x)
+		r.prog.Types[e] = Unknown
+		if v == nil {
+			return Unknown
+		}
+		v.Written = true
+		r.setType(v, t, x.Span())
+		r.prog.Types[e] = v.Type
+		return v.Type
+	case *ast.TargetVar:
+		r.addReport(diag.Errorf(diag.Semantic, "S028", x.Span(), "cannot assign to context variable $%s", x.Name).
+			WithHint("context variables are read-only in etap"))
+		return t
+	case *ast.ParenExpr:
+		return r.lvalue(x.X, t)
+	}
+	r.addReport(diag.Errorf(diag.Semantic, "S029", e.Span(), "cannot assign to this expression").
+		WithHint("assign to a variable or an array element"))
+	return t
+}
+
+func (r *resolver) targetVar(e *ast.TargetVar) Type {
+	if len(e.Fields) > 0 {
+		r.addReport(notBuilt(e.Span(), "member accesses (->)"))
+		return Long
+	}
+	for _, p := range r.scope.points {
+		if !p.Kernel {
+			r.addReport(diag.Errorf(diag.Semantic, "S030", e.Span(), "probe %s has no context variables", p.Text))
+			continue
+		}
+		if _, ok := p.Fields[e.Name]; !ok {
+			names := make([]string, 0, len(p.Fields))
+			for n := range p.Fields {
+				names = append(names, n)
+			}
+			d := diag.Errorf(diag.Semantic, "S031", e.Span(), "%s has no field $%s", p.Text, e.Name)
+			if near := diag.Closest(e.Name, names); near != "" {
+				d.WithHint("did you mean $%s?", near)
+			}
+			r.addReport(d)
+		}
+	}
+	return Long
+}
+
+// call checks a call of a builtin. asStmt allows calls that give no value.
+func (r *resolver) call(e *ast.CallExpr, want Type, asStmt bool) Type {
+	b, ok := r.lib.Lookup(e.Name)
+	if !ok {
+		d := diag.Errorf(diag.Semantic, "S040", e.Span(), "unknown function '%s'", e.Name)
+		if near := diag.Closest(e.Name, r.lib.Names()); near != "" {
+			d.WithHint("did you mean '%s'?", near)
+		}
+		r.addReport(d)
+		for _, a := range e.Args {
+			r.expr(a, Unknown)
+		}
+		return Unknown
+	}
+	r.prog.Calls[e] = b
+	if b.UserOnly && r.kernelSide {
+		r.addReport(diag.Errorf(diag.Semantic, "S041", e.Span(), "%s() cannot run in a kernel probe", e.Name).
+			WithHint("call it in a begin, end or timer probe"))
+	}
+	params := b.Params
+	if b.ArgTypes != nil {
+		var d *diag.Diagnostic
+		params, d = b.ArgTypes(e)
+		if d != nil {
+			r.addReport(d)
+			params = nil
+		}
+	}
+	if params != nil && len(e.Args) != len(params) {
+		r.addReport(diag.Errorf(diag.Semantic, "S042", e.Span(), "%s() takes %d arguments, not %d", e.Name, len(params), len(e.Args)))
+		params = nil
+	}
+	for i, a := range e.Args {
+		want := Unknown
+		if i < len(params) {
+			want = params[i]
+		}
+		r.expect(a, r.expr(a, want), want)
+	}
+	if b.Result == Void && !asStmt {
+		r.addReport(diag.Errorf(diag.Semantic, "S007", e.Span(), "%s() gives no value", e.Name))
+		return Unknown
+	}
+	return b.Result
+}
