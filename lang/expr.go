@@ -10,30 +10,34 @@ import (
 	"etap/lang/ast"
 )
 
-// Binding powers of the binary operators, C's order with stap's additions:
-// `in` between && and the comparisons, `=~ !~` with the comparisons, and
-// string concatenation `.` with `+`. Assignment and ?: sit below these and
-// are parsed by their own functions.
+// Binding powers of the binary operators, loosest first, in stap's order
+// rather than C's: the bitwise operators bind looser than `in` and the
+// comparisons (a & b == c is a & (b == c), as in C, but a | b in c is
+// a | (b in c)), and string concatenation `.` has a level of its own just
+// below + and - ("n=" . x + 1 is "n=" . (x + 1)). Assignment and ?: sit
+// below all of these and are parsed by their own functions.
 const (
-	precOr = 3 + iota
+	precOr = 1 + iota
 	precAnd
-	precIn
-	precCompare
 	precBitOr
 	precBitXor
 	precBitAnd
+	precIn
+	precCompare
 	precShift
+	precConcat
 	precAdd
 	precMul
 )
 
 var binaryPrec = map[string]int{
 	"||": precOr, "&&": precAnd,
+	"|": precBitOr, "^": precBitXor, "&": precBitAnd,
 	"==": precCompare, "!=": precCompare, "<": precCompare, "<=": precCompare,
 	">": precCompare, ">=": precCompare, "=~": precCompare, "!~": precCompare,
-	"|": precBitOr, "^": precBitXor, "&": precBitAnd,
 	"<<": precShift, ">>": precShift,
-	"+": precAdd, "-": precAdd, ".": precAdd,
+	".": precConcat,
+	"+": precAdd, "-": precAdd,
 	"*": precMul, "/": precMul, "%": precMul,
 }
 
@@ -83,7 +87,8 @@ func (p *parser) expr() ast.Expr {
 	return &ast.AssignExpr{Base: span(x, y), Op: t.Value, OpPos: toPos(t.Pos), X: x, Y: y}
 }
 
-// ternary parses `cond ? x : y`, right associative.
+// ternary parses `cond ? x : y`. Both branches are full expressions, as
+// in stap: a ? b : c = d assigns in the false branch.
 func (p *parser) ternary() ast.Expr {
 	cond := p.binary(precOr)
 	if !p.acceptOp("?") {
@@ -92,7 +97,7 @@ func (p *parser) ternary() ast.Expr {
 	p.enter()
 	x := p.expr()
 	p.expectOp(":")
-	y := p.ternary()
+	y := p.expr()
 	p.leave()
 	return &ast.TernaryExpr{Base: span(cond, y), Cond: cond, X: x, Y: y}
 }

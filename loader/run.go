@@ -28,7 +28,7 @@ type RunOptions struct {
 	// have run: -c releases its command then.
 	Start func() error
 	// Done is closed when -c's command has exited.
-	Done <-chan struct{}
+	Done           <-chan struct{}
 	Stdout, Stderr io.Writer
 }
 

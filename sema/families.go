@@ -36,12 +36,12 @@ var families = []family{
 
 // unbuilt are families etap knows but cannot attach yet.
 var unbuilt = map[string]string{
-	"syscall":    "use kernel.trace(\"syscalls:sys_enter_NAME\") for now",
+	"syscall":     "use kernel.trace(\"syscalls:sys_enter_NAME\") for now",
 	"syscall_any": "use kernel.trace(\"raw_syscalls:sys_enter\") for now",
-	"process":    "",
-	"perf":       "",
-	"procfs":     "",
-	"kernel":     "",
+	"process":     "",
+	"perf":        "",
+	"procfs":      "",
+	"kernel":      "",
 }
 
 func (f *family) matches(pp *ast.ProbePoint) bool {
@@ -166,14 +166,24 @@ func resolveTracepoint(r *resolver, pp *ast.ProbePoint) []*Point {
 			WithHint("write kernel.trace(\"group:event\"), e.g. kernel.trace(\"sched:sched_switch\")"))
 		return nil
 	}
+	pattern := lit.Value
+	if !strings.Contains(pattern, ":") {
+		pattern = "*:" + pattern
+	}
+	// An exact name needs no listing of the thousands of tracepoints.
+	if group, event, _ := strings.Cut(pattern, ":"); !strings.ContainsAny(pattern, "*?[") {
+		if _, err := r.kernel.TracepointFields(group, event); err == nil {
+			p, ok := r.tracepointPoint(group, event, pp)
+			if !ok {
+				return nil
+			}
+			return []*Point{p}
+		}
+	}
 	all, err := r.kernel.Tracepoints()
 	if err != nil {
 		r.add(diag.Errorf(diag.Semantic, "S109", c.Span(), "cannot list tracepoints: %v", err))
 		return nil
-	}
-	pattern := lit.Value
-	if !strings.Contains(pattern, ":") {
-		pattern = "*:" + pattern
 	}
 	var points []*Point
 	for _, name := range all {

@@ -113,16 +113,15 @@ type machine struct {
 	frames  [maxFrames]frame
 	stack   [maxFrames * stackSize]byte
 	regions []region
-	// shared maps the first byte of a value of an in-memory map to the
-	// region made for it, so that looking the same element up twice gives
-	// the same pointer, as in the kernel, and loops do not pile up regions.
-	shared map[*byte]int
+	// values holds for each map (by index in Program.maps) the region of
+	// each key looked up during the Run.
+	values []map[string]int
 	arena  []byte
 	iters  []iteration
 }
 
 func newMachine(p *Program) *machine {
-	m := &machine{p: p, shared: make(map[*byte]int)}
+	m := &machine{p: p, values: make([]map[string]int, len(p.maps))}
 	m.regions = make([]region, firstDynamic, 64)
 	for i := range maxFrames {
 		m.regions[regionStack+i] = region{data: m.stack[i*stackSize : (i+1)*stackSize : (i+1)*stackSize], kind: kindStack}
@@ -161,7 +160,9 @@ func (m *machine) reset() {
 	m.regions[regionCtx].data = nil
 	clear(m.regions[firstDynamic:])
 	m.regions = m.regions[:firstDynamic]
-	clear(m.shared)
+	for _, v := range m.values {
+		clear(v)
+	}
 	m.arena = m.arena[:0]
 	clear(m.iters)
 	m.iters = m.iters[:0]

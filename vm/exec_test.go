@@ -72,6 +72,7 @@ func TestALU(t *testing.T) {
 		{"neg", asm.Neg.Imm(r0, 0), 5, 0, u(-5)},
 		{"mov", asm.Mov.Reg(r0, r1), 5, 0x1234_5678_9abc_def0, 0x1234_5678_9abc_def0},
 		{"mov imm sign-extends", asm.Mov.Imm(r0, -1), 5, 0, u(-1)},
+		{"imm is 32 bits on the wire", asm.Instruction{OpCode: asm.Mov.Op(asm.ImmSource), Dst: r0, Constant: 0x1_8000_0005}, 0, 0, u(-0x7fff_fffb)},
 		{"movsx8", asm.MovSX8.Reg(r0, r1), 0, 0x180, u(-128)},
 		{"movsx16", asm.MovSX16.Reg(r0, r1), 0, 0x1_8000, u(-32768)},
 		{"movsx32", asm.MovSX32.Reg(r0, r1), 0, 0x1_8000_0000, u(math.MinInt32)},

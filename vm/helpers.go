@@ -2,7 +2,6 @@ package vm
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -49,12 +48,6 @@ func (m *machine) call(fn asm.BuiltinFunc) (uint64, error) {
 		return m.probeReadStr(r[1], r[2], r[3])
 	case asm.FnRingbufOutput:
 		return m.ringbufOutput(r[1], r[2], r[3])
-	case asm.FnRingbufReserve:
-		return m.ringbufReserve(r[1], r[2])
-	case asm.FnRingbufSubmit:
-		return m.ringbufSubmit(r[1], true)
-	case asm.FnRingbufDiscard:
-		return m.ringbufSubmit(r[1], false)
 	case maps.HelperForeachStart:
 		return m.foreachStart(r[1], r[2], int64(r[3]))
 	case maps.HelperForeachNext:
@@ -121,16 +114,22 @@ func (m *machine) valuePointer(pm *progMap, key []byte, off uint32) (uint64, err
 	if !ok {
 		return 0, nil
 	}
-	if !pm.writeBack && len(v) > 0 {
-		if id, ok := m.shared[&v[0]]; ok {
-			return pointer(id, off), nil
-		}
+	// One region per key and run: looking a key up again gives the same
+	// pointer, as in the kernel, and loops do not pile up regions. The
+	// region takes the value just looked up, so that pointers into a copy
+	// see the map as it is now.
+	byKey := m.values[pm.index]
+	if byKey == nil {
+		byKey = make(map[string]int)
+		m.values[pm.index] = byKey
 	}
-	rg := region{data: v, kind: kindMapValue, mp: pm}
+	if id, ok := byKey[string(key)]; ok {
+		m.regions[id].data = v
+		return pointer(id, off), nil
+	}
+	rg := region{data: v, kind: kindMapValue, mp: pm, writeBack: pm.writeBack}
 	if pm.writeBack {
-		// Kernel maps hand out copies: keep the key to write stores
-		// back under.
-		rg.writeBack = true
+		// Keep the key to write stores back under.
 		rg.key = m.alloc(len(key))
 		copy(rg.key, key)
 	}
@@ -138,9 +137,7 @@ func (m *machine) valuePointer(pm *progMap, key []byte, off uint32) (uint64, err
 	if err != nil {
 		return 0, err
 	}
-	if !pm.writeBack && len(v) > 0 {
-		m.shared[&v[0]] = id
-	}
+	byKey[string(key)] = id
 	return pointer(id, off), nil
 }
 
@@ -290,12 +287,6 @@ func (m *machine) probeReadStr(dstPtr, size, src uint64) (uint64, error) {
 	return m.helperWrote(rg, uint64(n+1))
 }
 
-func (m *machine) emit(record []byte) {
-	if m.p.output != nil {
-		m.p.output(bytes.Clone(record))
-	}
-}
-
 func (m *machine) ringbufOutput(h, data, size uint64) (uint64, error) {
 	if _, err := m.mapArg(h); err != nil {
 		return 0, err
@@ -304,44 +295,8 @@ func (m *machine) ringbufOutput(h, data, size uint64) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	m.emit(b)
-	return 0, nil
-}
-
-// maxRecord bounds a reservation, as the size of a real ring buffer does.
-const maxRecord = 1 << 24
-
-func (m *machine) ringbufReserve(h, size uint64) (uint64, error) {
-	if _, err := m.mapArg(h); err != nil {
-		return 0, err
+	if m.p.output != nil {
+		m.p.output(bytes.Clone(b))
 	}
-	if size > maxRecord {
-		// The kernel returns NULL when a record does not fit.
-		return 0, nil
-	}
-	id, err := m.newRegion(region{data: m.alloc(int(size)), kind: kindRecord})
-	if err != nil {
-		return 0, err
-	}
-	return pointer(id, 0), nil
-}
-
-var errNotRecord = errors.New("argument is not a ring buffer record from ringbuf_reserve")
-
-// ringbufSubmit submits (or discards) a reserved record; the record's
-// memory is then gone, as it is for a kernel program.
-func (m *machine) ringbufSubmit(p uint64, submit bool) (uint64, error) {
-	id := p >> 32
-	if p&0xffffffff != 0 || id < firstDynamic || id >= uint64(len(m.regions)) {
-		return 0, errNotRecord
-	}
-	rg := &m.regions[id]
-	if rg.kind != kindRecord || rg.data == nil {
-		return 0, errNotRecord
-	}
-	if submit {
-		m.emit(rg.data)
-	}
-	rg.data = nil
 	return 0, nil
 }

@@ -20,7 +20,10 @@ type Map interface {
 	KeySize() int
 	// ValueSize is the size of a value in bytes.
 	ValueSize() int
-	// Lookup returns the value for key, or ok=false.
+	// Lookup returns the value for key, or ok=false. The value is either
+	// the stored value itself (the in-memory maps) or a fresh copy (kernel
+	// maps), never a buffer reused by a later call: the interpreter writes
+	// into it, and writes a copy back with Update(key, value, UpdateExist).
 	Lookup(key []byte) (value []byte, ok bool, err error)
 	// Update stores value under key with BPF update flags (UpdateAny,
 	// UpdateNoExist, UpdateExist); a full map returns an error wrapping
@@ -80,7 +83,8 @@ type arrayMap struct {
 
 // NewArrayMap returns an in-memory map with u32 keys and maxEntries
 // zero-filled values, like BPF_MAP_TYPE_ARRAY. Lookup returns the stored
-// value itself: writing to it changes the map.
+// value itself: writing to it changes the map. It is not safe for concurrent
+// use.
 func NewArrayMap(valueSize, maxEntries int) Map {
 	return &arrayMap{valueSize: valueSize, maxEntries: maxEntries, values: make([]byte, valueSize*maxEntries)}
 }
@@ -149,7 +153,8 @@ type hashMap struct {
 }
 
 // NewHashMap returns an in-memory map like BPF_MAP_TYPE_HASH. Lookup returns
-// the stored value itself: writing to it changes the map.
+// the stored value itself: writing to it changes the map. It is not safe for
+// concurrent use.
 func NewHashMap(keySize, valueSize, maxEntries int) Map {
 	return &hashMap{keySize: keySize, valueSize: valueSize, maxEntries: maxEntries, entries: make(map[string][]byte)}
 }

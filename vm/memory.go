@@ -17,11 +17,10 @@ const (
 
 	regionStack = 1 // frame i's stack is region regionStack+i
 	regionCtx   = regionStack + maxFrames
-	// firstDynamic is the first region made during a Run: map values and
-	// ring-buffer reservations.
+	// firstDynamic is the first region made during a Run, for map values.
 	firstDynamic = regionCtx + 1
-	// maxRegions bounds the memory a Run can pin by looking up values in a
-	// map whose Lookup copies.
+	// maxRegions bounds the memory a Run can pin by looking up distinct
+	// keys.
 	maxRegions = 1 << 20
 )
 
@@ -37,11 +36,11 @@ func mapHandle(idx int) uint64 { return mapHandleTag | uint64(idx) }
 type regionKind uint8
 
 const (
+	// kindNone is region 0, which no pointer may name.
 	kindNone regionKind = iota
 	kindStack
 	kindCtx
 	kindMapValue
-	kindRecord
 )
 
 // region is memory a program may address.
@@ -138,10 +137,7 @@ func (m *machine) accessError(addr, n uint64, write bool) error {
 		return fmt.Errorf("%s of %d bytes at %#x: not a pointer", verb, n, addr)
 	}
 	r := &m.regions[id]
-	switch {
-	case r.kind == kindRecord && r.data == nil:
-		return fmt.Errorf("%s of %d bytes in a ring buffer record already submitted or discarded", verb, n)
-	case write && r.readOnly:
+	if write && r.readOnly {
 		return fmt.Errorf("write of %d bytes into the read-only %s", n, m.describe(int(id)))
 	}
 	return fmt.Errorf("%s of %d bytes at offset %d of the %s (%d bytes): out of bounds", verb, n, off, m.describe(int(id)), len(r.data))
@@ -156,13 +152,11 @@ func (m *machine) describe(id int) string {
 		return "context"
 	case kindMapValue:
 		return fmt.Sprintf("value in map %q", r.mp.name)
-	case kindRecord:
-		return "ring buffer record"
 	}
 	return "nothing"
 }
 
-var errTooManyRegions = errors.New("too many map values and records live in one run")
+var errTooManyRegions = errors.New("too many map values looked up in one run")
 
 // newRegion adds r and returns its id.
 func (m *machine) newRegion(r region) (int, error) {

@@ -43,7 +43,8 @@ type Env struct {
 const DefaultBudget = 1 << 26
 
 // Program is a loaded program: instructions with jumps, calls and map
-// references resolved, ready to Run any number of times, also concurrently.
+// references resolved, ready to Run any number of times. Runs may overlap
+// if the maps allow it; the in-memory ones do not.
 type Program struct {
 	// Budget is the most instructions one Run executes before it fails with
 	// ErrBudgetExceeded.
@@ -61,7 +62,8 @@ type Program struct {
 
 // progMap is a map a program references.
 type progMap struct {
-	name string
+	name  string
+	index int
 	// m is nil for the ring buffer.
 	m Map
 	// writeBack is set when Lookup returns a copy: stores through a
@@ -84,6 +86,8 @@ type Fault struct {
 	Err  error
 }
 
+// Error says which instruction faulted, where in the script it came from if
+// known, and why.
 func (f *Fault) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "insn %d (%v)", f.Index, f.Insn)
@@ -116,19 +120,17 @@ func New(insns asm.Instructions, env *Env) (*Program, error) {
 		return nil, err
 	}
 	p.code = make([]insn, len(insns))
-	for i := range insns {
-		in, err := l.decode(i, &insns[i])
+	for i := range p.insns {
+		in, err := l.decode(i, &p.insns[i])
 		if err != nil {
-			return nil, fmt.Errorf("vm: insn %d (%v): %w", i, insns[i], err)
+			return nil, fmt.Errorf("vm: insn %d (%v): %w", i, p.insns[i], err)
 		}
 		p.code[i] = in
 	}
 	// Falling off the end must be impossible, so that the interpreter loop
 	// needs no check for it: the verifier demands the same.
-	switch last := p.code[len(p.code)-1].op; last {
-	case opExit, opJa:
-	default:
-		return nil, fmt.Errorf("vm: program does not end with exit or ja")
+	if last := p.code[len(p.code)-1].op; last != opExit && last != opJa {
+		return nil, errors.New("vm: program does not end with exit or ja")
 	}
 	return p, nil
 }
@@ -194,7 +196,7 @@ func (l *loader) mapRef(ins *asm.Instruction) (int, error) {
 	if !ok && name != maps.EventsMap {
 		return 0, fmt.Errorf("unknown map %q", name)
 	}
-	pm := progMap{name: name, m: m}
+	pm := progMap{name: name, index: len(l.p.maps), m: m}
 	if m != nil {
 		_, shared := m.(sharedValues)
 		pm.writeBack = !shared
@@ -232,7 +234,10 @@ var errUnsupported = errors.New("unsupported instruction")
 
 func (l *loader) decode(i int, ins *asm.Instruction) (insn, error) {
 	op := ins.OpCode
-	in := insn{dst: uint8(ins.Dst), src: uint8(ins.Src), imm: ins.Constant}
+	// Immediates are 32 bits wide on the wire, except LoadImm64's; cut
+	// them as Marshal does, so that the interpreter runs what the kernel
+	// would.
+	in := insn{dst: uint8(ins.Dst), src: uint8(ins.Src), imm: int64(int32(ins.Constant))}
 	if ins.Dst > asm.R10 || ins.Src > asm.R10 {
 		return in, errors.New("bad register")
 	}
@@ -253,7 +258,7 @@ func (l *loader) decode(i int, ins *asm.Instruction) (insn, error) {
 		in.op = base
 		if cls == asm.ALUClass {
 			in.op += op32
-			in.imm = int64(uint32(ins.Constant))
+			in.imm = int64(uint32(in.imm))
 		}
 		in.reg = op.Source() == asm.RegSource
 	case asm.JumpClass, asm.Jump32Class:
@@ -268,7 +273,7 @@ func (l *loader) decode(i int, ins *asm.Instruction) (insn, error) {
 			rel := int64(ins.Offset)
 			if cls == asm.Jump32Class {
 				// LongJump keeps its offset in the immediate.
-				rel = ins.Constant
+				rel = in.imm
 			}
 			t, err := l.target(i, ins, rel)
 			if err != nil {
@@ -287,7 +292,7 @@ func (l *loader) decode(i int, ins *asm.Instruction) (insn, error) {
 			in.op, in.off, in.reg = base, t, op.Source() == asm.RegSource
 			if cls == asm.Jump32Class {
 				in.op += op32
-				in.imm = int64(uint32(ins.Constant))
+				in.imm = int64(uint32(in.imm))
 			}
 		}
 	case asm.LdClass:
@@ -363,7 +368,7 @@ func (l *loader) decodeCall(i int, ins *asm.Instruction, in *insn) error {
 		in.op = opCallHelper
 		return nil
 	case ins.IsFunctionCall():
-		t, err := l.target(i, ins, ins.Constant)
+		t, err := l.target(i, ins, in.imm)
 		if err != nil {
 			return err
 		}
@@ -376,7 +381,7 @@ func (l *loader) decodeCall(i int, ins *asm.Instruction, in *insn) error {
 func (l *loader) decodeLoadImm64(ins *asm.Instruction, in *insn) error {
 	switch ins.Src {
 	case 0:
-		in.op = opLdImm
+		in.op, in.imm = opLdImm, ins.Constant
 	case asm.PseudoMapFD:
 		idx, err := l.mapRef(ins)
 		if err != nil {

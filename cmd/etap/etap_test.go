@@ -1,0 +1,243 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// These tests run the etap binary as a user would, on the real kernel: they
+// load and attach BPF programs, so they need root, which the test machines
+// have.
+
+var (
+	etapBin   string
+	getpidBin string
+)
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "etap-test")
+	if err != nil {
+		panic(err)
+	}
+	etapBin = filepath.Join(dir, "etap")
+	getpidBin = filepath.Join(dir, "getpid")
+	for bin, pkg := range map[string]string{etapBin: ".", getpidBin: "./testdata/getpid"} {
+		out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "build %s: %v\n%s", pkg, err, out)
+			os.Exit(1)
+		}
+	}
+	// The getpid child must make no getpid calls of its own: see its doc.
+	os.Setenv("GODEBUG", "asyncpreemptoff=1")
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+// etap runs the binary with args and returns what it printed.
+func etap(t *testing.T, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(etapBin, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else {
+		require.NoError(t, err)
+	}
+	return result{stdout: stdout.String(), stderr: stderr.String(), code: code}
+}
+
+func TestHello(t *testing.T) {
+	r := etap(t, "-e", `probe begin { printf("hello %d %s\n", 42, "world"); exit() }`)
+	assert.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, "hello 42 world\n", r.stdout)
+}
+
+const countGetpid = `global n; probe kernel.trace("syscalls:sys_enter_getpid") { if (pid() == target()) n++ }`
+
+func TestCountTargetSyscalls(t *testing.T) {
+	r := etap(t, "-e", countGetpid+` probe end { printf("%d\n", n) }`, "-c", getpidBin)
+	assert.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, "1000\n", r.stdout)
+}
+
+func TestDisplayWrittenGlobals(t *testing.T) {
+	r := etap(t, "-e", countGetpid, "-c", getpidBin)
+	assert.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, "n=1000\n", r.stdout)
+}
+
+func TestDisplayArraysByValue(t *testing.T) {
+	r := etap(t, "-e", `global a, s, names; probe begin { a["x"] = 1; a["y"] = 3; a["z"] = 2; s = "str"; names[1, "k"] = "v"; exit() }`)
+	assert.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, "a[\"y\"]=3\na[\"z\"]=2\na[\"x\"]=1\ns=\"str\"\nnames[1,\"k\"]=\"v\"\n", r.stdout)
+}
+
+func TestTopProcessesBySyscalls(t *testing.T) {
+	script := `global c; probe kernel.trace("raw_syscalls:sys_enter") { c[execname()]++ }
+probe timer.s(2) { foreach (k in c- limit 5) printf("%-16s %d\n", k, c[k]); exit() }`
+	r := etap(t, "-e", script)
+	require.Equal(t, 0, r.code, r.stderr)
+	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+	require.NotEmpty(t, lines)
+	assert.LessOrEqual(t, len(lines), 5)
+	row := regexp.MustCompile(`^(.{16}) (\d+)$`)
+	last := int64(-1)
+	for _, line := range lines {
+		m := row.FindStringSubmatch(line)
+		require.NotNil(t, m, "line %q", line)
+		n, err := strconv.ParseInt(m[2], 10, 64)
+		require.NoError(t, err)
+		if last >= 0 {
+			assert.LessOrEqual(t, n, last, "counts must descend")
+		}
+		last = n
+	}
+	assert.Contains(t, r.stdout, "etap", "etap itself makes syscalls while it runs")
+}
+
+func TestParseErrorIsPositioned(t *testing.T) {
+	r := etap(t, "-e", `probe begin() {}`)
+	assert.Equal(t, 1, r.code)
+	assert.Empty(t, r.stdout)
+	assert.Contains(t, r.stderr, "<input>:1:12: parse error:")
+	assert.Contains(t, r.stderr, "source: probe begin() {}\n")
+	assert.Contains(t, r.stderr, "\n                           ^\n", "caret under the (")
+	assert.Contains(t, r.stderr, "hint: write 'probe begin { ... }'")
+	assert.NotContains(t, r.stderr, "goroutine", "no Go stack trace")
+}
+
+func TestSemanticErrors(t *testing.T) {
+	tests := []struct {
+		name, script, want string
+	}{
+		{"type mismatch", `probe begin { x = 1; x = "s" }`, `<input>:1:22: semantic error: type mismatch`},
+		{"unknown function", `probe begin { printff("x") }`, `did you mean 'printf'`},
+		{"unknown tracepoint", `probe kernel.trace("sched:sched_swich") {}`, `did you mean "sched:sched_switch"`},
+		{"no kprobes", `probe kernel.function("vfs_read") {}`, `this kernel has no kprobes (CONFIG_KPROBES is off)`},
+		{"not built yet", `probe begin { while (1) {} }`, `while loops are not built yet in etap`},
+		{"unknown field", `probe kernel.trace("syscalls:sys_enter_openat") { print($flag) }`, `did you mean $flags?`},
+		{"printf arguments", `probe begin { printf("%d %s\n", 1) }`, `wants 2 arguments`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := etap(t, "-p2", "-e", tt.script)
+			assert.Equal(t, 1, r.code)
+			assert.Contains(t, r.stderr, tt.want)
+			assert.Contains(t, r.stderr, "source: ")
+		})
+	}
+}
+
+func TestRuntimeErrorEndsTheRun(t *testing.T) {
+	for name, script := range map[string]string{
+		"user":   `global z; probe begin { printf("%d\n", 10 / z) } probe end { print("end\n") } probe error { print("error probe\n") }`,
+		"kernel": `global z; probe kernel.trace("syscalls:sys_enter_getpid") { if (pid() == target()) printf("%d\n", 10 % z) } probe error { print("error probe\n") }`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := etap(t, "-e", script, "-c", getpidBin)
+			assert.Equal(t, 1, r.code)
+			assert.Equal(t, "error probe\n", r.stdout)
+			assert.Regexp(t, `ERROR: division by 0 near operator '[/%]' at <input>:1:\d+`, r.stderr)
+		})
+	}
+}
+
+func TestListingShowsSourceLines(t *testing.T) {
+	r := etap(t, "-p3", "-e", "global n\nprobe kernel.trace(\"syscalls:sys_enter_getpid\") {\n  n++\n}")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "; <input>:3:3: n++")
+	assert.Contains(t, r.stdout, "Call FnMapLookupElem")
+	assert.Contains(t, r.stdout, "# maps")
+}
+
+func TestLoadOnly(t *testing.T) {
+	r := etap(t, "-p4", "-e", countGetpid+` probe end { printf("%d\n", n) }`)
+	assert.Equal(t, 0, r.code, r.stderr)
+	assert.Empty(t, r.stdout, "-p4 runs no probe")
+}
+
+func TestVerbosePassTimes(t *testing.T) {
+	r := etap(t, "-v", "-e", `probe begin { exit() }`)
+	assert.Equal(t, 0, r.code, r.stderr)
+	for pass := 1; pass <= 5; pass++ {
+		assert.Contains(t, r.stderr, fmt.Sprintf("Pass %d: ", pass))
+	}
+}
+
+func TestTimeoutEndsTheRun(t *testing.T) {
+	start := time.Now()
+	r := etap(t, "-T", "1", "-e", `global ticks; probe timer.ms(100) { ticks++ } probe end { printf("end %d\n", ticks > 3) }`)
+	assert.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, "end 1\n", r.stdout)
+	assert.Less(t, time.Since(start), 10*time.Second)
+}
+
+func TestSignalEndsTheRunLikeExit(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			cmd := exec.Command(etapBin, "-e", `probe begin { print("ready\n") } probe end { print("end\n") }`)
+			var stdout bytes.Buffer
+			cmd.Stdout = &stdout
+			pr, pw, err := os.Pipe()
+			require.NoError(t, err)
+			cmd.Stdout = pw
+			require.NoError(t, cmd.Start())
+			pw.Close()
+			buf := make([]byte, 6)
+			_, err = pr.Read(buf)
+			require.NoError(t, err)
+			require.Equal(t, "ready\n", string(buf))
+			require.NoError(t, cmd.Process.Signal(sig))
+			rest := make([]byte, 16)
+			n, _ := pr.Read(rest)
+			require.NoError(t, cmd.Wait())
+			assert.Equal(t, "end\n", string(rest[:n]))
+		})
+	}
+}
+
+func TestLanguageCore(t *testing.T) {
+	script := `global arr, s = "init", big = 0x7fffffffffffffff
+probe begin {
+	arr[1, "a"] = 10; arr[2, "b"] = 20; arr[3, "a"] = 30
+	total = 0
+	foreach ([i, k] in arr+) total += i
+	first = ""
+	foreach ([i, k] in arr- limit 1) first = k
+	if (!([2, "b"] in arr) || [9, "z"] in arr) printf("bad in\n")
+	delete arr[2, "b"]
+	x = -7; y = 2
+	printf("%d %d %d %d %s %s %d\n", total, x / y, x % y, arr[2, "b"], first, s, big)
+	printf("%5d|%-5d|%x|%u|%s|%%\n", 42, 42, 255, -1, s == "init" ? "eq" : "ne")
+	c = 0; c++; ++c; c--; c += 10; c -= 2
+	printf("%d %d\n", c, 0xffffffffffffffff)
+	exit()
+}`
+	r := etap(t, "-e", script)
+	assert.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, "6 -3 -1 0 a init 9223372036854775807\n   42|42   |ff|18446744073709551615|eq|%\n9 -1\n", r.stdout)
+}
