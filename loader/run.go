@@ -92,6 +92,8 @@ func (s *Session) Run(ctx context.Context, o RunOptions) (Result, error) {
 	}
 	r.loop(ctx, o, reader)
 
+	// Kernel probes stop at once; detaching them takes the kernel a while.
+	binary.LittleEndian.PutUint64(s.scalars[s.out.ABI.Hidden.Exiting:], 1)
 	s.Detach()
 	r.drain(reader)
 	if r.errors > 0 {

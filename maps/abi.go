@@ -184,10 +184,13 @@ type Hidden struct {
 	RealtimeOffset int
 	// Lost counts records the ring buffer could not take.
 	Lost int
+	// Exiting is set by exit(): from then on probe handlers return at once,
+	// as stap's do once the session stops running.
+	Exiting int
 }
 
 // HiddenSize is the number of bytes the hidden scalars take.
-const HiddenSize = 3 * LongSize
+const HiddenSize = 4 * LongSize
 
 // Record kinds: the first u32 of every ring-buffer record.
 const (

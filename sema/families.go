@@ -172,12 +172,8 @@ func resolveTracepoint(r *resolver, pp *ast.ProbePoint) []*Point {
 	}
 	// An exact name needs no listing of the thousands of tracepoints.
 	if group, event, _ := strings.Cut(pattern, ":"); !strings.ContainsAny(pattern, "*?[") {
-		if _, err := r.kernel.TracepointFields(group, event); err == nil {
-			p, ok := r.tracepointPoint(group, event, pp)
-			if !ok {
-				return nil
-			}
-			return []*Point{p}
+		if fields, err := r.kernel.TracepointFields(group, event); err == nil {
+			return []*Point{tracepointPoint(group, event, pp, fields)}
 		}
 	}
 	all, err := r.kernel.Tracepoints()
@@ -191,10 +187,12 @@ func resolveTracepoint(r *resolver, pp *ast.ProbePoint) []*Point {
 			continue
 		}
 		group, event, _ := strings.Cut(name, ":")
-		p, ok := r.tracepointPoint(group, event, pp)
-		if ok {
-			points = append(points, p)
+		fields, err := r.kernel.TracepointFields(group, event)
+		if err != nil {
+			r.add(diag.Errorf(diag.Semantic, "S111", pp.Span(), "tracepoint %s: %v", name, err))
+			continue
 		}
+		points = append(points, tracepointPoint(group, event, pp, fields))
 	}
 	if len(points) == 0 && !pp.Optional && !pp.Sufficient {
 		d := diag.Errorf(diag.Semantic, "S110", c.Arg.Span(), "no tracepoint matches %q", lit.Value)
@@ -206,12 +204,9 @@ func resolveTracepoint(r *resolver, pp *ast.ProbePoint) []*Point {
 	return points
 }
 
-func (r *resolver) tracepointPoint(group, event string, pp *ast.ProbePoint) (*Point, bool) {
-	tf, err := r.kernel.TracepointFields(group, event)
-	if err != nil {
-		r.add(diag.Errorf(diag.Semantic, "S111", pp.Span(), "tracepoint %s:%s: %v", group, event, err))
-		return nil, false
-	}
+// tracepointPoint makes the Point of one tracepoint, with its integer
+// fields as context variables.
+func tracepointPoint(group, event string, pp *ast.ProbePoint, tf []TracepointField) *Point {
 	fields := make(map[string]Field, len(tf))
 	for _, f := range tf {
 		if f.Array || f.Size > 8 {
@@ -227,7 +222,7 @@ func (r *resolver) tracepointPoint(group, event string, pp *ast.ProbePoint) (*Po
 		Event:  event,
 		Fields: fields,
 		Span:   pp.Span(),
-	}, true
+	}
 }
 
 // resolveKprobe explains what is missing for kernel function probes.

@@ -241,3 +241,29 @@ probe begin {
 	assert.Equal(t, 0, r.code, r.stderr)
 	assert.Equal(t, "6 -3 -1 0 a init 9223372036854775807\n   42|42   |ff|18446744073709551615|eq|%\n9 -1\n", r.stdout)
 }
+
+func TestContextBuiltins(t *testing.T) {
+	now := time.Now().Unix()
+	script := `probe kernel.trace("syscalls:sys_enter_getpid") {
+	if (pid() == target()) {
+		printf("%d %d %d %d %s %d\n", tid() == pid(), uid(), gid(), cpu() >= 0, execname(), gettimeofday_s())
+		exit()
+	}
+}
+probe end { printf("%d %d\n", gettimeofday_ms() / 1000 - gettimeofday_s() <= 1, gettimeofday_ns() / 1000 - gettimeofday_us() <= 1000000) }`
+	r := etap(t, "-e", script, "-c", getpidBin)
+	require.Equal(t, 0, r.code, r.stderr)
+	var same, uid, gid, cpu, secs int64
+	var comm string
+	_, err := fmt.Sscanf(r.stdout, "%d %d %d %d %s %d\n1 1\n", &same, &uid, &gid, &cpu, &comm, &secs)
+	require.NoError(t, err, r.stdout)
+	assert.Equal(t, []int64{1, int64(os.Getuid()), int64(os.Getgid()), 1}, []int64{same, uid, gid, cpu})
+	assert.Equal(t, "getpid", comm)
+	assert.InDelta(t, now, secs, 5, "gettimeofday_s() in the kernel is wall-clock time")
+}
+
+func TestTargetFromPid(t *testing.T) {
+	r := etap(t, "-x", "4242", "-e", `probe begin { printf("%d\n", target()); exit() }`)
+	assert.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, "4242\n", r.stdout)
+}

@@ -35,9 +35,7 @@ func init() {
 		{Builtin: sema.Builtin{Name: "target", Result: sema.Long}, emit: func(g *gen, _ *ast.CallExpr) {
 			g.emit(asm.LoadMem(asm.R0, regGlobals, int16(g.c.abi.Hidden.Target), asm.DWord))
 		}},
-		{Builtin: sema.Builtin{Name: "exit", Result: sema.Void}, emit: func(g *gen, _ *ast.CallExpr) {
-			g.sendRecord(maps.KindExit, 0)
-		}},
+		{Builtin: sema.Builtin{Name: "exit", Result: sema.Void}, emit: emitExit},
 		printfBuiltin(),
 		printBuiltin("print", ""),
 		printBuiltin("println", "\n"),
@@ -117,4 +115,11 @@ func wallClock(name string, unit int32) *builtin {
 			}
 		},
 	}
+}
+
+// emitExit asks user space to end the run, and stops kernel probes from
+// running again meanwhile: the rest of this handler still runs, as in stap.
+func emitExit(g *gen, _ *ast.CallExpr) {
+	g.setExiting()
+	g.sendRecord(maps.KindExit, 0)
 }

@@ -180,7 +180,7 @@ func newCompiler(prog *sema.Program, opts Options) *compiler {
 		c.global[v] = len(c.abi.Globals)
 		c.abi.Globals = append(c.abi.Globals, g)
 	}
-	c.abi.Hidden = maps.Hidden{Target: off, RealtimeOffset: off + 8, Lost: off + 16}
+	c.abi.Hidden = maps.Hidden{Target: off, RealtimeOffset: off + 8, Lost: off + 16, Exiting: off + 24}
 	c.abi.ScalarsSize = off + maps.HiddenSize
 	return c
 }

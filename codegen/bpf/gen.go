@@ -79,6 +79,12 @@ func (g *gen) compileProbe() asm.Instructions {
 	g.emit(storeDW(asm.R10, keySlot, 0))
 	g.lookupZero(maps.ScratchMap, regScratch)
 	g.lookupZero(maps.ScalarsMap, regGlobals)
+	if g.probe.Point.Kernel {
+		g.emit(
+			asm.LoadMem(asm.R0, regGlobals, int16(g.c.abi.Hidden.Exiting), asm.DWord),
+			asm.JNE.Imm(asm.R0, 0, g.exitLabel),
+		)
+	}
 	for _, v := range g.probe.Locals {
 		g.initLocal(v)
 	}
@@ -236,8 +242,17 @@ func (g *gen) errorSite(msg, near string, pos diag.Pos) int {
 // raise sends a runtime error record and leaves the handler: stap ends the
 // run at the first error.
 func (g *gen) raise(site int) {
+	g.setExiting()
 	g.sendRecord(maps.KindError, site)
 	g.emit(asm.Ja.Label(g.exitLabel))
+}
+
+// setExiting stops kernel probes from running again: the run is ending.
+func (g *gen) setExiting() {
+	g.emit(
+		asm.Mov.Imm(asm.R1, 1),
+		asm.StoreMem(regGlobals, int16(g.c.abi.Hidden.Exiting), asm.R1, asm.DWord),
+	)
 }
 
 // Ring buffer flags.
