@@ -32,14 +32,26 @@ func (p *parser) decl() ast.Decl {
 	case isOp(t, "}"):
 		p.fail(p.errorAt(t, CodeStrayBrace, "unexpected '}' outside any probe or function").
 			WithHint("remove it, or look for a missing '{' before it"))
-	case t.Type == tokIdent || (t.Type == tokOp && t.Value == "*"):
-		if next := p.peek2(); next.Type == tokOp && strings.Contains("{.(,?!", next.Value) {
-			p.fail(p.errorAt(t, CodeMissingProbe, "expected a declaration; saw probe point %s", describe(t)).
-				WithHint("did you forget 'probe'?"))
-		}
+	case (t.Type == tokIdent || isOp(t, "*")) && followsPointStart(p.peek2()):
+		p.fail(p.errorAt(t, CodeMissingProbe, "expected a declaration; saw probe point %s", describe(t)).
+			WithHint("did you forget 'probe'?"))
 	}
 	p.failExpected("'probe'", "'global'", "'function'", "'private'")
 	return nil
+}
+
+// followsPointStart reports whether t can follow the first word of a probe
+// point (`begin {`, `kernel.trace`, `timer.s(1)`, `begin, end`), which
+// makes a top-level word look like a probe without its keyword.
+func followsPointStart(t *lexer.Token) bool {
+	if t.Type != tokOp {
+		return false
+	}
+	switch t.Value {
+	case "{", ".", "(", ",", "?", "!":
+		return true
+	}
+	return false
 }
 
 // private parses `private global x`, `private x` and `private function f`.
@@ -111,20 +123,19 @@ func (p *parser) point() *ast.ProbePoint {
 			break
 		}
 	}
-	for {
-		if p.acceptOp("?") {
+	for suffix := true; suffix; {
+		switch {
+		case p.acceptOp("?"):
 			pp.Optional = true
-		} else if p.acceptOp("!") {
+		case p.acceptOp("!"):
 			pp.Sufficient = true
-		} else {
-			break
+		default:
+			suffix = false
 		}
 	}
 	if p.atKeyword("if") {
 		p.next()
-		p.expectOp("(")
-		pp.Cond = p.expr()
-		p.expectOp(")")
+		pp.Cond = p.parenExpr()
 	}
 	pp.Base = p.base(start)
 	p.checkEmptyArgs(pp, parens)
@@ -141,7 +152,7 @@ func (p *parser) checkEmptyArgs(pp *ast.ProbePoint, parens []diag.Pos) {
 		}
 		name := pointName(append(pp.Components[:i:i], &ast.Component{Name: c.Name}))
 		span := diag.Span{Start: parens[i], End: c.End}
-		if i == 1 && pp.Components[0].Name == "timer" {
+		if pp.Components[0].Name == "timer" && timerNumbers[c.Name] {
 			fixed := *c
 			fixed.Arg = &ast.IntLit{Value: 1, Text: "1"}
 			p.report(diag.Errorf(diag.Parse, CodeEmptyProbeArgs, span, "probe point '%s' needs a number", name).
@@ -156,6 +167,14 @@ func (p *parser) checkEmptyArgs(pp *ast.ProbePoint, parens []diag.Pos) {
 	}
 }
 
+// timerNumbers are the timer components whose argument is a number:
+// timer.s(N), timer.ms(N).randomize(M) and the like.
+var timerNumbers = map[string]bool{
+	"s": true, "sec": true, "ms": true, "msec": true, "us": true, "usec": true,
+	"ns": true, "nsec": true, "hz": true, "jiffies": true, "randomize": true,
+}
+
+// replaced returns a copy of comps with comps[i] replaced by c.
 func replaced(comps []*ast.Component, i int, c *ast.Component) []*ast.Component {
 	out := append([]*ast.Component(nil), comps...)
 	out[i] = c
@@ -275,6 +294,7 @@ func (p *parser) globalVar() *ast.GlobalVar {
 		p.next()
 		v.Init = p.literal()
 		if v.Init == nil {
+			bailAtLexError(p.peek())
 			p.fail(p.errorAt(p.peek(), CodeGlobalInit, "a global's initial value must be a number or a string literal; saw %s",
 				describe(p.peek())).WithHint("assign computed values in 'probe begin'"))
 		}

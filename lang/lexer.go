@@ -61,8 +61,8 @@ func (definition) Symbols() map[string]lexer.TokenType {
 	}
 }
 
-// Lex tokenises r without script arguments; the first lexical problem, if
-// any, is returned as the error of the token where it was found.
+// Lex tokenises r without script arguments. A lexical problem, such as an
+// unterminated string, is returned as the error, a *diag.Diagnostic.
 func (d definition) Lex(filename string, r io.Reader) (lexer.Lexer, error) {
 	src, err := io.ReadAll(r)
 	if err != nil {
@@ -74,25 +74,22 @@ func (d definition) Lex(filename string, r io.Reader) (lexer.Lexer, error) {
 // LexString is the fast path of Lex for text already in memory.
 func (definition) LexString(filename, src string) (lexer.Lexer, error) {
 	s := scan(filename, src, nil)
-	return &tokenList{toks: s.toks, diags: s.diags}, nil
+	if len(s.diags) > 0 {
+		return nil, s.diags[0]
+	}
+	return &tokenList{toks: s.toks}, nil
 }
 
 // tokenList replays scanned tokens through participle's lexer.Lexer.
 type tokenList struct {
-	toks  []lexer.Token
-	diags []*diag.Diagnostic
+	toks []lexer.Token
 }
 
-// Next returns the next token, or the lexical diagnostic reported at it.
+// Next returns the next token; after the last one it keeps returning EOF.
 func (l *tokenList) Next() (lexer.Token, error) {
 	t := l.toks[0]
 	if len(l.toks) > 1 {
 		l.toks = l.toks[1:]
-	}
-	if t.Type == tokError && len(l.diags) > 0 {
-		d := l.diags[0]
-		l.diags = l.diags[1:]
-		return t, d
 	}
 	return t, nil
 }

@@ -126,3 +126,17 @@ func TestQuoteRoundTrip(t *testing.T) {
 		assert.Equal(t, s, unescape(q[1:len(q)-1], nil), "quote gave %s", q)
 	}
 }
+
+func TestLexerDefinition(t *testing.T) {
+	lex, err := Lexer.Lex("t.stp", strings.NewReader("probe begin { }"))
+	require.NoError(t, err)
+	toks, err := lexer.ConsumeAll(lex)
+	require.NoError(t, err)
+	assert.Len(t, toks, 5)
+	assert.Equal(t, lexer.TokenType(tokKeyword), toks[0].Type)
+	assert.Equal(t, tokKeyword, Lexer.Symbols()["Keyword"])
+
+	_, err = Lexer.Lex("t.stp", strings.NewReader(`probe begin { "x }`))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "t.stp:1:15: parse error: unterminated string literal")
+}

@@ -221,17 +221,23 @@ func (p *parser) fail(d *diag.Diagnostic) {
 // the lexer already complained about gets no second message.
 func (p *parser) failExpected(what ...string) {
 	t := p.peek()
-	if t.Type == tokError {
-		panic(bailout{})
-	}
+	bailAtLexError(t)
 	d := p.errorAt(t, CodeUnexpected, "expected %s; saw %s", alternatives(what), describe(t))
 	switch {
-	case t.EOF():
+	case t.EOF() && p.depth > 0:
 		d.WithHint("the file ends too early; is a '}' or ')' missing?")
-	case t.Type == tokKeyword && (t.Value == "probe" || t.Value == "global" || t.Value == "function"):
+	case p.depth > 0 && t.Type == tokKeyword && (t.Value == "probe" || t.Value == "global" || t.Value == "function"):
 		d.WithHint("is a '}' missing before this %s?", quoted(t.Value))
 	case isKeyword(t, "else"):
 		d.WithHint("'else' must follow the body of an 'if'")
 	}
 	p.fail(d)
+}
+
+// bailAtLexError abandons the declaration without a message of its own
+// when t is a token the lexer has already reported.
+func bailAtLexError(t *lexer.Token) {
+	if t.Type == tokError {
+		panic(bailout{})
+	}
 }

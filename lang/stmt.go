@@ -15,6 +15,8 @@ func (p *parser) block() *ast.BlockStmt {
 		p.failExpected("'{'")
 	}
 	p.next()
+	p.enter()
+	defer p.leave()
 	b := &ast.BlockStmt{}
 	for !p.atOp("}") {
 		t := p.peek()
@@ -52,9 +54,12 @@ func startsStmt(t *lexer.Token) bool {
 // stmt parses one statement. Simple statements take an optional `;`
 // after them as their own, so that `if (x) a; else b` works as in C.
 func (p *parser) stmt() ast.Stmt {
+	t := p.peek()
+	if isOp(t, "{") {
+		return p.block() // which counts its own nesting
+	}
 	p.enter()
 	defer p.leave()
-	t := p.peek()
 	if t.Type == tokKeyword {
 		switch t.Value {
 		case "if":
@@ -94,8 +99,6 @@ func (p *parser) stmt() ast.Stmt {
 		}
 	}
 	switch {
-	case isOp(t, "{"):
-		return p.block()
 	case isOp(t, ";"):
 		p.next()
 		return &ast.EmptyStmt{Base: p.base(t)}

@@ -185,8 +185,14 @@ func (r *resolver) setKey(v *Var, i int, t Type, span diag.Span) {
 
 // index checks the index columns of an array access and returns the array.
 func (r *resolver) index(x *ast.IndexExpr) *Var {
-	v := r.arrayVar(x.Array, len(x.Index))
-	for i, k := range x.Index {
+	return r.keyed(x.Array, x.Index)
+}
+
+// keyed checks an array named with the given index columns, as in a[i, j]
+// or [i, j] in a, and returns the array.
+func (r *resolver) keyed(array *ast.Ident, index []ast.Expr) *Var {
+	v := r.arrayVar(array, len(index))
+	for i, k := range index {
 		want := Unknown
 		if v != nil {
 			want = v.Keys[i]
@@ -237,18 +243,7 @@ func (r *resolver) exprType(e ast.Expr, want Type) Type {
 				return Long
 			}
 		}
-		v := r.arrayVar(e.Array, len(e.Keys))
-		for i, k := range e.Keys {
-			want := Unknown
-			if v != nil {
-				want = v.Keys[i]
-			}
-			t := r.expr(k, want)
-			if v != nil {
-				r.setKey(v, i, t, k.Span())
-			}
-		}
-		if v != nil {
+		if v := r.keyed(e.Array, e.Keys); v != nil {
 			v.Read = true
 		}
 		return Long

@@ -58,19 +58,24 @@ func (g *gen) expr(e ast.Expr) {
 	case *ast.AssignExpr:
 		g.assign(e)
 	case *ast.TernaryExpr:
-		els, end := g.newLabel("else"), g.newLabel("fi")
-		g.expr(e.Cond)
-		g.emit(asm.JEq.Imm(asm.R0, 0, els))
-		g.expr(e.X)
-		g.emit(asm.Ja.Label(end))
-		g.setLabel(els)
-		g.expr(e.Y)
-		g.setLabel(end)
+		g.ifElse(e.Cond, func() { g.expr(e.X) }, func() { g.expr(e.Y) })
 	case *ast.CallExpr:
 		builtins[e.Name].emit(g, e)
 	default:
 		g.c.diags.Add(diag.Errorf(diag.Codegen, "C003", e.Span(), "internal error: no code for this expression"))
 	}
+}
+
+// ifElse emits a two-way branch on cond, for if statements and ?: alike.
+func (g *gen) ifElse(cond ast.Expr, then, els func()) {
+	elseLabel, end := g.newLabel("else"), g.newLabel("fi")
+	g.expr(cond)
+	g.emit(asm.JEq.Imm(asm.R0, 0, elseLabel))
+	then()
+	g.emit(asm.Ja.Label(end))
+	g.setLabel(elseLabel)
+	els()
+	g.setLabel(end)
 }
 
 // loadConst sets reg to v, with a one-slot move when v fits 32 bits.

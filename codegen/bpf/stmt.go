@@ -29,14 +29,7 @@ func (g *gen) stmt(s ast.Stmt) {
 	case *ast.ExprStmt:
 		g.exprStmt(s.X)
 	case *ast.IfStmt:
-		els, end := g.newLabel("else"), g.newLabel("fi")
-		g.expr(s.Cond)
-		g.emit(asm.JEq.Imm(asm.R0, 0, els))
-		g.stmt(s.Then)
-		g.emit(asm.Ja.Label(end))
-		g.setLabel(els)
-		g.stmt(s.Else)
-		g.setLabel(end)
+		g.ifElse(s.Cond, func() { g.stmt(s.Then) }, func() { g.stmt(s.Else) })
 	case *ast.NextStmt:
 		g.emit(asm.Ja.Label(g.exitLabel))
 	case *ast.BreakStmt:
