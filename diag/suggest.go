@@ -3,7 +3,12 @@ package diag
 // Closest returns the candidate nearest to name by edit distance, for "did
 // you mean" hints, or "" when none is close enough to help.
 func Closest(name string, candidates []string) string {
-	best, bestDist := "", len(name)/2+2
+	// Two edits make a likely typo; in a short word, one.
+	limit := 2
+	if len(name) <= 3 {
+		limit = 1
+	}
+	best, bestDist := "", limit+1
 	for _, c := range candidates {
 		if d := editDistance(name, c); d < bestDist && c != name {
 			best, bestDist = c, d

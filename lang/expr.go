@@ -281,7 +281,7 @@ func (p *parser) atExpr() ast.Expr {
 	op := t.Value[1:]
 	if !atOps[op] {
 		d := p.errorAt(t, CodeUnknownAt, "unknown operator '%s'", t.Value)
-		if near := didYouMean(op, sortedKeys(atOps)); near != "" {
+		if near := diag.Closest(op, sortedKeys(atOps)); near != "" {
 			d.WithHint("did you mean '@%s'?", near)
 		}
 		p.fail(d)

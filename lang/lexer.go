@@ -35,8 +35,8 @@ var keywords = map[string]bool{
 	"break": true, "continue": true, "next": true, "try": true, "catch": true,
 }
 
-// operators holds every operator and punctuation mark, longest first within
-// each first byte, so that a longest-match scan finds `<<<` before `<<`.
+// operators holds every operator and punctuation mark, longest first, so
+// that the first match is the longest: `<<<` before `<<` before `<`.
 var operators = []string{
 	"<<<", "<<=", ">>=",
 	"->", "++", "--", "&&", "||", "==", "!=", "<=", ">=", "<<", ">>",

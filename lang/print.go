@@ -123,7 +123,7 @@ func (pr *printer) points(points []*ast.ProbePoint) {
 			if j > 0 {
 				pr.WriteByte('.')
 			}
-			writeComponent(pr, c)
+			writeComponent(&pr.Builder, c)
 		}
 		if pp.Sufficient {
 			pr.WriteByte('!')
@@ -141,21 +141,18 @@ func (pr *printer) points(points []*ast.ProbePoint) {
 
 // writeComponent writes `name` or `name(arg)`; the diagnostics of probe
 // points quote components the same way.
-func writeComponent(w interface {
-	io.Writer
-	io.StringWriter
-}, c *ast.Component) {
-	_, _ = w.WriteString(c.Name)
+func writeComponent(b *strings.Builder, c *ast.Component) {
+	b.WriteString(c.Name)
 	if !c.HasParens {
 		return
 	}
-	_, _ = w.WriteString("(")
+	b.WriteByte('(')
 	if c.Arg != nil {
 		var pr printer
 		pr.expr(c.Arg)
-		_, _ = w.WriteString(pr.String())
+		b.WriteString(pr.String())
 	}
-	_, _ = w.WriteString(")")
+	b.WriteByte(')')
 }
 
 // ---- statements ----

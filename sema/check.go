@@ -85,6 +85,7 @@ func Check(files []*ast.File, opts Options) (*Program, *diag.List) {
 		}
 	}
 	if r.diags.HasErrors() {
+		r.diags.Sort()
 		return nil, r.diags
 	}
 	scopes := make([]*scope, len(decls))
@@ -111,15 +112,22 @@ func Check(files []*ast.File, opts Options) (*Program, *diag.List) {
 			r.prog.Probes = append(r.prog.Probes, &Probe{Decl: d, Point: p, Locals: scopes[i].list})
 		}
 	}
+	// A type left unknown is most often the echo of an error already
+	// reported; say it only when it is the whole story.
+	cascade := r.diags.HasErrors()
 	for _, v := range r.order {
 		if v.Read || v.Written {
 			r.prog.Globals = append(r.prog.Globals, v)
 		}
-		r.checkResolved(v)
+		if !cascade {
+			r.checkResolved(v)
+		}
 	}
 	for _, sc := range scopes {
 		for _, v := range sc.list {
-			r.checkResolved(v)
+			if !cascade {
+				r.checkResolved(v)
+			}
 		}
 	}
 	r.diags.Sort()
@@ -165,6 +173,9 @@ func (r *resolver) declareGlobals(d *ast.GlobalDecl) {
 		case *ast.StringLit:
 			v.Type, v.TypedAt = String, lit.Span()
 		}
+		if g.Init != nil {
+			r.scalarAt[v] = g.Init.Span()
+		}
 		r.globals[g.Name] = v
 		r.order = append(r.order, v)
 	}
@@ -196,8 +207,12 @@ func (r *resolver) checkResolved(v *Var) {
 		what = "array"
 	}
 	if v.Type == Unknown {
+		example := v.Name
+		if v.IsArray {
+			example += "[...]"
+		}
 		r.add(diag.Errorf(diag.Semantic, "S004", v.Decl, "cannot infer the type of %s '%s'", what, v.Name).
-			WithHint("assign it a number or a string somewhere, e.g. %s = 0", v.Name))
+			WithHint("assign it a number or a string somewhere, e.g. %s = 0", example))
 		return
 	}
 	for i, k := range v.Keys {
@@ -207,8 +222,10 @@ func (r *resolver) checkResolved(v *Var) {
 	}
 }
 
-// setType records that v has type t, as seen at span.
-func (r *resolver) setType(v *Var, t Type, span diag.Span) {
+// setType records that v has type t, as seen at span, and returns the type
+// the use should continue with: t itself after a mismatch, which is
+// reported here, so that callers do not report it a second time.
+func (r *resolver) setType(v *Var, t Type, span diag.Span) Type {
 	switch {
 	case t == Unknown || t == Void:
 	case v.Type == Unknown:
@@ -218,7 +235,9 @@ func (r *resolver) setType(v *Var, t Type, span diag.Span) {
 		r.addReport(diag.Errorf(diag.Semantic, "S006", span, "type mismatch (%s): '%s' was %s", t, v.Name, v.Type).
 			WithNote(v.TypedAt, "type of '%s' was first inferred here (%s)", v.Name, v.Type).
 			WithHint("use a second variable"))
+		return t
 	}
+	return v.Type
 }
 
 // expect reports an expression of type got where want was needed.

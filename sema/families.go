@@ -95,7 +95,7 @@ func sequenced(kind PointKind) func(r *resolver, pp *ast.ProbePoint) []*Point {
 		}
 		p := &Point{Text: c.Name, Kind: kind, Span: pp.Span()}
 		if c.Arg != nil {
-			n, ok := r.intArg(c)
+			n, ok := r.intArg(c.Name, c)
 			if !ok {
 				return nil
 			}
@@ -113,6 +113,10 @@ var timerUnits = map[string]time.Duration{
 	"ns": time.Nanosecond, "nsec": time.Nanosecond,
 }
 
+// otherTimers are stap's timers etap does not have yet: no "did you mean"
+// for them.
+var otherTimers = map[string]bool{"hz": true, "jiffies": true, "profile": true}
+
 // resolveTimer resolves timer.s(N), timer.ms(N) and friends: handlers that
 // run in user space every N units.
 func resolveTimer(r *resolver, pp *ast.ProbePoint) []*Point {
@@ -125,7 +129,7 @@ func resolveTimer(r *resolver, pp *ast.ProbePoint) []*Point {
 	unit, ok := timerUnits[c.Name]
 	if !ok {
 		d := diag.Errorf(diag.Semantic, "S104", c.Span(), "probe point %s is not built yet in etap", pointText(pp))
-		if near := diag.Closest(c.Name, []string{"s", "ms", "us", "ns", "sec", "msec", "usec", "nsec"}); near != "" {
+		if near := diag.Closest(c.Name, []string{"ms", "s", "us", "ns", "msec", "sec", "usec", "nsec"}); near != "" && !otherTimers[c.Name] {
 			d.WithHint("did you mean 'timer.%s(N)'?", near)
 		}
 		r.add(d)
@@ -136,7 +140,7 @@ func resolveTimer(r *resolver, pp *ast.ProbePoint) []*Point {
 			WithHint("write 'probe timer.%s(1) { ... }'", c.Name))
 		return nil
 	}
-	n, ok := r.intArg(c)
+	n, ok := r.intArg("timer."+c.Name, c)
 	if !ok {
 		return nil
 	}
@@ -182,10 +186,12 @@ func resolveTracepoint(r *resolver, pp *ast.ProbePoint) []*Point {
 		return nil
 	}
 	var points []*Point
+	matched := false
 	for _, name := range all {
 		if ok, _ := path.Match(pattern, name); !ok {
 			continue
 		}
+		matched = true
 		group, event, _ := strings.Cut(name, ":")
 		fields, err := r.kernel.TracepointFields(group, event)
 		if err != nil {
@@ -194,9 +200,9 @@ func resolveTracepoint(r *resolver, pp *ast.ProbePoint) []*Point {
 		}
 		points = append(points, tracepointPoint(group, event, pp, fields))
 	}
-	if len(points) == 0 && !pp.Optional && !pp.Sufficient {
+	if !matched && !pp.Optional && !pp.Sufficient {
 		d := diag.Errorf(diag.Semantic, "S110", c.Arg.Span(), "no tracepoint matches %q", lit.Value)
-		if near := diag.Closest(lit.Value, all); near != "" {
+		if near := diag.Closest(lit.Value, tracepointNames(all, strings.Contains(lit.Value, ":"))); near != "" {
 			d.WithHint("did you mean %q?", near)
 		}
 		r.add(d)
@@ -204,15 +210,28 @@ func resolveTracepoint(r *resolver, pp *ast.ProbePoint) []*Point {
 	return points
 }
 
+// tracepointNames gives the names to suggest from: "group:event", or just
+// the events when the script named no group.
+func tracepointNames(all []string, withGroup bool) []string {
+	if withGroup {
+		return all
+	}
+	events := make([]string, len(all))
+	for i, name := range all {
+		_, events[i], _ = strings.Cut(name, ":")
+	}
+	return events
+}
+
 // tracepointPoint makes the Point of one tracepoint, with its integer
 // fields as context variables.
 func tracepointPoint(group, event string, pp *ast.ProbePoint, tf []TracepointField) *Point {
 	fields := make(map[string]Field, len(tf))
 	for _, f := range tf {
-		if f.Array || f.Size > 8 {
-			continue
+		fields[f.Name] = Field{
+			Name: f.Name, CType: f.CType, Offset: f.Offset, Size: f.Size, Signed: f.Signed, Type: Long,
+			Unsupported: f.Array || f.Size > 8,
 		}
-		fields[f.Name] = Field{Name: f.Name, Offset: f.Offset, Size: f.Size, Signed: f.Signed, Type: Long}
 	}
 	return &Point{
 		Text:   fmt.Sprintf("kernel.trace(\"%s:%s\")", group, event),
@@ -236,7 +255,7 @@ func resolveKprobe(r *resolver, pp *ast.ProbePoint) []*Point {
 }
 
 // intArg returns the integer argument of a component.
-func (r *resolver) intArg(c *ast.Component) (int64, bool) {
+func (r *resolver) intArg(what string, c *ast.Component) (int64, bool) {
 	switch a := c.Arg.(type) {
 	case *ast.IntLit:
 		return a.Value, true
@@ -245,7 +264,7 @@ func (r *resolver) intArg(c *ast.Component) (int64, bool) {
 			return -lit.Value, true
 		}
 	}
-	r.add(diag.Errorf(diag.Semantic, "S114", c.Arg.Span(), "%s needs a number", c.Name))
+	r.add(diag.Errorf(diag.Semantic, "S114", c.Arg.Span(), "%s needs a number", what))
 	return 0, false
 }
 

@@ -108,12 +108,12 @@ print fmt: "filename=%s pid=%d old_pid=%d", __get_str(filename), REC->pid, REC->
 
 // testFormats are the tracepoints of fakeKernel, by "group:event".
 var testFormats = map[string]string{
-	"syscalls:sys_enter_getpid":  formatGetpid,
-	"syscalls:sys_enter_openat":  formatOpenat,
-	"syscalls:sys_exit_openat":   formatExitOpenat,
-	"raw_syscalls:sys_enter":     formatRawSysEnter,
-	"sched:sched_switch":         formatSchedSwitch,
-	"sched:sched_process_exec":   formatProcessExec,
+	"syscalls:sys_enter_getpid": formatGetpid,
+	"syscalls:sys_enter_openat": formatOpenat,
+	"syscalls:sys_exit_openat":  formatExitOpenat,
+	"raw_syscalls:sys_enter":    formatRawSysEnter,
+	"sched:sched_switch":        formatSchedSwitch,
+	"sched:sched_process_exec":  formatProcessExec,
 }
 
 // fakeKernel is a Kernel with the tracepoints of testFormats and, like the

@@ -103,10 +103,13 @@ const (
 // Field is a context variable read from the probe's context.
 type Field struct {
 	Name   string
+	CType  string
 	Offset int
 	Size   int
 	Signed bool
 	Type   Type
+	// Unsupported marks fields etap cannot read yet: arrays and strings.
+	Unsupported bool
 }
 
 // Probe is one probe handler bound to one resolved point. A declaration with

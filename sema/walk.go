@@ -1,6 +1,8 @@
 package sema
 
 import (
+	"fmt"
+
 	"etap/diag"
 	"etap/lang/ast"
 )
@@ -71,8 +73,7 @@ func (r *resolver) foreach(s *ast.ForeachStmt) {
 	if arr != nil {
 		arr.Read = true
 		for i, k := range s.Keys {
-			kv := r.local(k)
-			r.prog.Refs[k] = kv
+			kv := r.scalar(k)
 			kv.Written = true
 			if i < len(arr.Keys) {
 				r.setType(kv, arr.Keys[i], k.Span())
@@ -91,6 +92,12 @@ func (r *resolver) foreach(s *ast.ForeachStmt) {
 func (r *resolver) delete(s *ast.DeleteStmt) {
 	switch x := s.X.(type) {
 	case *ast.IndexExpr:
+		for _, k := range x.Index {
+			if k == nil {
+				r.addReport(notBuilt(s.Span(), "deletes of wildcard slices"))
+				return
+			}
+		}
 		if v := r.index(x); v != nil {
 			v.Written = true
 		}
@@ -224,8 +231,7 @@ func (r *resolver) exprType(e ast.Expr, want Type) Type {
 	case *ast.Ident:
 		v := r.scalar(e)
 		v.Read = true
-		r.setType(v, want, e.Span())
-		return v.Type
+		return r.setType(v, want, e.Span())
 	case *ast.TargetVar:
 		return r.targetVar(e)
 	case *ast.IndexExpr:
@@ -234,8 +240,7 @@ func (r *resolver) exprType(e ast.Expr, want Type) Type {
 			return Unknown
 		}
 		v.Read = true
-		r.setType(v, want, e.Span())
-		return v.Type
+		return r.setType(v, want, e.Span())
 	case *ast.InExpr:
 		for _, k := range e.Keys {
 			if k == nil {
@@ -261,8 +266,8 @@ func (r *resolver) exprType(e ast.Expr, want Type) Type {
 		r.cond(e.Cond)
 		tx := r.expr(e.X, want)
 		ty := r.expr(e.Y, tx)
-		if tx == Unknown && ty != Unknown {
-			tx = r.expr(e.X, ty)
+		if tx == Unknown {
+			tx = r.propagate(e.X, ty)
 		}
 		r.expect(e.Y, ty, tx)
 		return tx
@@ -274,6 +279,22 @@ func (r *resolver) exprType(e ast.Expr, want Type) Type {
 	}
 	r.addReport(notBuilt(e.Span(), "these expressions"))
 	return Unknown
+}
+
+// propagate gives t to the variable e names, when e is one whose type is
+// not known yet, as in `x == "s"` before x is assigned; it returns e's type.
+func (r *resolver) propagate(e ast.Expr, t Type) Type {
+	switch x := e.(type) {
+	case *ast.ParenExpr:
+		return r.propagate(x.X, t)
+	case *ast.Ident:
+		return r.setType(r.prog.Refs[x], t, x.Span())
+	case *ast.IndexExpr:
+		if v := r.prog.Refs[x.Array]; v != nil && v.IsArray {
+			return r.setType(v, t, x.Span())
+		}
+	}
+	return r.prog.Types[e]
 }
 
 var longOps = map[string]bool{
@@ -291,8 +312,8 @@ func (r *resolver) binary(e *ast.BinaryExpr) Type {
 	case e.Op == "==" || e.Op == "!=" || e.Op == "<" || e.Op == "<=" || e.Op == ">" || e.Op == ">=":
 		tx := r.expr(e.X, Unknown)
 		ty := r.expr(e.Y, tx)
-		if tx == Unknown && ty != Unknown {
-			tx = r.expr(e.X, ty)
+		if tx == Unknown {
+			tx = r.propagate(e.X, ty)
 		}
 		r.expect(e.Y, ty, tx)
 		if tx == String && e.Op != "==" && e.Op != "!=" {
@@ -310,9 +331,8 @@ func (r *resolver) binary(e *ast.BinaryExpr) Type {
 func (r *resolver) assign(e *ast.AssignExpr) Type {
 	switch e.Op {
 	case "=":
-		tx := r.lvalueType(e.X)
-		ty := r.expr(e.Y, tx)
-		r.expect(e.Y, ty, r.lvalue(e.X, ty))
+		ty := r.expr(e.Y, r.lvalueType(e.X))
+		r.lvalue(e.X, ty)
 		return ty
 	case "+=", "-=", "*=", "/=", "%=", "<<=", ">>=", "&=", "|=", "^=":
 		r.expect(e.X, r.lvalue(e.X, Long), Long)
@@ -347,9 +367,9 @@ func (r *resolver) lvalue(e ast.Expr, t Type) Type {
 	case *ast.Ident:
 		v := r.scalar(x)
 		v.Written = true
-		r.prog.Types[e] = v.Type
-		r.setType(v, t, x.Span())
-		return v.Type
+		t = r.setType(v, t, x.Span())
+		r.prog.Types[e] = t
+		return t
 	case *ast.IndexExpr:
 		v := r.index(x)
 		r.prog.Types[e] = Unknown
@@ -357,9 +377,9 @@ func (r *resolver) lvalue(e ast.Expr, t Type) Type {
 			return Unknown
 		}
 		v.Written = true
-		r.setType(v, t, x.Span())
-		r.prog.Types[e] = v.Type
-		return v.Type
+		t = r.setType(v, t, x.Span())
+		r.prog.Types[e] = t
+		return t
 	case *ast.TargetVar:
 		r.addReport(diag.Errorf(diag.Semantic, "S028", x.Span(), "cannot assign to context variable $%s", x.Name).
 			WithHint("context variables are read-only in etap"))
@@ -382,7 +402,12 @@ func (r *resolver) targetVar(e *ast.TargetVar) Type {
 			r.addReport(diag.Errorf(diag.Semantic, "S030", e.Span(), "probe %s has no context variables", p.Text))
 			continue
 		}
-		if _, ok := p.Fields[e.Name]; !ok {
+		f, ok := p.Fields[e.Name]
+		if ok && f.Unsupported {
+			r.addReport(notBuilt(e.Span(), fmt.Sprintf("array and string fields such as $%s (%s)", e.Name, f.CType)))
+			continue
+		}
+		if !ok {
 			names := make([]string, 0, len(p.Fields))
 			for n := range p.Fields {
 				names = append(names, n)
@@ -425,8 +450,9 @@ func (r *resolver) call(e *ast.CallExpr, want Type, asStmt bool) Type {
 			params = nil
 		}
 	}
-	if params != nil && len(e.Args) != len(params) {
-		r.addReport(diag.Errorf(diag.Semantic, "S042", e.Span(), "%s() takes %d arguments, not %d", e.Name, len(params), len(e.Args)))
+	fixed := !b.Variadic && b.ArgTypes == nil
+	if (params != nil || fixed) && len(e.Args) != len(params) {
+		r.addReport(diag.Errorf(diag.Semantic, "S042", e.Span(), "%s() takes %s, not %d", e.Name, plural(len(params), "argument"), len(e.Args)))
 		params = nil
 	}
 	for i, a := range e.Args {
@@ -441,4 +467,12 @@ func (r *resolver) call(e *ast.CallExpr, want Type, asStmt bool) Type {
 		return Unknown
 	}
 	return b.Result
+}
+
+// plural says "1 argument" or "2 arguments".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

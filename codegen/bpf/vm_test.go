@@ -226,8 +226,8 @@ func (s *session) fire(ctx []byte) {
 	}
 }
 
-// finish runs the end probes, or the error probes after an error, and
-// returns what the run printed.
+// finish runs the end probes, or the error probes after an error, prints
+// the globals written but never read, and returns what the run printed.
 func (s *session) finish() (stdout, stderr string) {
 	s.t.Helper()
 	if s.errors > 0 {
@@ -236,7 +236,36 @@ func (s *session) finish() (stdout, stderr string) {
 		s.runUser(bpf.UserEnd)
 	}
 	require.NoError(s.t, s.printer.Flush())
+	s.displayGlobals()
 	return s.stdout.String(), s.stderr.String()
+}
+
+// displayGlobals does what loader's displayGlobals does, from the
+// in-memory maps.
+func (s *session) displayGlobals() {
+	abi := s.out.ABI
+	for i := range abi.Globals {
+		g := &abi.Globals[i]
+		if !g.Display {
+			continue
+		}
+		var entries []output.Entry
+		if g.IsArray() {
+			err := s.user.Maps[g.MapName].Iterate(func(key, value []byte) bool {
+				entries = append(entries, output.Entry{
+					Key:   abi.Params.UnpackTuple(g.Keys, key),
+					Value: abi.Params.UnpackTuple([]maps.Type{g.Value}, value)[0],
+				})
+				return true
+			})
+			require.NoError(s.t, err)
+		} else {
+			scalars, _, err := s.user.Maps[maps.ScalarsMap].Lookup(make([]byte, 4))
+			require.NoError(s.t, err)
+			entries = []output.Entry{{Value: abi.Params.UnpackTuple([]maps.Type{g.Value}, scalars[g.Offset:])[0]}}
+		}
+		require.NoError(s.t, output.DisplayGlobal(&s.stdout, g, entries))
+	}
 }
 
 // run compiles src and runs it: begin probes, each kernel probe once for
