@@ -104,8 +104,12 @@ func (s *Session) Run(ctx context.Context, o RunOptions) (Result, error) {
 	if err := r.printer.Flush(); err != nil {
 		return Result{}, err
 	}
-	if err := s.displayGlobals(o.Stdout); err != nil {
-		return Result{}, err
+	// stap displays globals from a synthetic end probe: an error run,
+	// which runs error probes instead of end probes, displays nothing.
+	if r.errors == 0 {
+		if err := s.displayGlobals(o.Stdout); err != nil {
+			return Result{}, err
+		}
 	}
 	lost := binary.LittleEndian.Uint64(s.scalars[s.out.ABI.Hidden.Lost:])
 	if lost > 0 {

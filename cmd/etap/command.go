@@ -211,6 +211,9 @@ func readScript(o options, args []string) (name, src string, scriptArgs []string
 	return args[0], string(b), args[1:], nil
 }
 
+// maxStringLen bounds MAXSTRINGLEN.
+const maxStringLen = 4096
+
 // parseDefines applies -D NAME=VALUE settings.
 func parseDefines(defines []string) (maps.Params, error) {
 	p := maps.DefaultParams()
@@ -222,7 +225,11 @@ func parseDefines(defines []string) (maps.Params, error) {
 		}
 		switch name {
 		case "MAXSTRINGLEN":
-			// Slots are copied a word at a time and hold at least a comm.
+			// Slots are copied a word at a time and hold at least a comm;
+			// a few of them must fit the 32 KiB scratch of a probe.
+			if n > maxStringLen {
+				return p, fmt.Errorf("-D %s: at most %d", d, maxStringLen)
+			}
 			p.StringLen = max(16, (n+7)&^7)
 		case "MAXMAPENTRIES":
 			p.MaxMapEntries = n

@@ -6,6 +6,7 @@ package bpf
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"time"
@@ -179,6 +180,11 @@ func newCompiler(prog *sema.Program, opts Options) *compiler {
 		}
 		c.global[v] = len(c.abi.Globals)
 		c.abi.Globals = append(c.abi.Globals, g)
+	}
+	if off+maps.HiddenSize > math.MaxInt16 {
+		c.diags.Add(diag.Errorf(diag.Codegen, "C006", prog.Globals[0].Decl,
+			"the scalar globals need %d bytes, more than the %d a probe can address", off+maps.HiddenSize, math.MaxInt16).
+			WithHint("use fewer string globals or a smaller MAXSTRINGLEN"))
 	}
 	c.abi.Hidden = maps.Hidden{Target: off, RealtimeOffset: off + 8, Lost: off + 16, Exiting: off + 24}
 	c.abi.ScalarsSize = off + maps.HiddenSize

@@ -135,9 +135,15 @@ func (g *gen) field(e *ast.TargetVar) {
 	}
 }
 
-// operands emits x then y, leaving x in R0 and y in R1.
+// operands emits x then y, leaving x in R0 and y in R1. A string x is
+// copied aside first when y could change it, as in s == (s = "new").
 func (g *gen) operands(x, y ast.Expr) {
 	g.expr(x)
+	if g.typeOf(x) == sema.String && hasSideEffects(y) {
+		off := g.allocScratch(g.c.opts.Params.StringLen)
+		g.copyString(regScratch, off, asm.R0)
+		g.scratchPtr(asm.R0, off)
+	}
 	t := g.pushStack()
 	g.emit(asm.StoreMem(asm.R10, int16(t), asm.R0, asm.DWord))
 	g.expr(y)
@@ -308,4 +314,17 @@ func (g *gen) stringLit(s string) {
 		g.emit(asm.LoadImm(asm.R1, word, asm.DWord), asm.StoreMem(regScratch, int16(off+i), asm.R1, asm.DWord))
 	}
 	g.scratchPtr(asm.R0, off)
+}
+
+// hasSideEffects reports whether evaluating e could change a variable.
+func hasSideEffects(e ast.Expr) bool {
+	found := false
+	ast.Inspect(e, func(n ast.Node) bool {
+		switch n.(type) {
+		case *ast.AssignExpr, *ast.IncDecExpr, *ast.CallExpr:
+			found = true
+		}
+		return !found
+	})
+	return found
 }

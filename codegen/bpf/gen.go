@@ -2,6 +2,7 @@ package bpf
 
 import (
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/cilium/ebpf/asm"
@@ -55,8 +56,7 @@ type gen struct {
 	lines []LinePos
 	raw   int
 
-	exitLabel string
-	loops     []loop
+	loops []loop
 }
 
 type loop struct{ brk, cont string }
@@ -73,30 +73,61 @@ func (c *compiler) newGen(p *sema.Probe) *gen {
 
 // compileProbe emits the whole handler.
 func (g *gen) compileProbe() asm.Instructions {
-	g.exitLabel = g.newLabel("exit")
 	g.setSource(g.probe.Decl.Span().Start)
 	g.emit(asm.Mov.Reg(regCtx, asm.R1))
 	g.emit(storeDW(asm.R10, keySlot, 0))
 	g.lookupZero(maps.ScratchMap, regScratch)
 	g.lookupZero(maps.ScalarsMap, regGlobals)
 	if g.probe.Point.Kernel {
-		g.emit(
-			asm.LoadMem(asm.R0, regGlobals, int16(g.c.abi.Hidden.Exiting), asm.DWord),
-			asm.JNE.Imm(asm.R0, 0, g.exitLabel),
-		)
+		g.emit(asm.LoadMem(asm.R0, regGlobals, int16(g.c.abi.Hidden.Exiting), asm.DWord))
+		g.leaveIf(asm.JNE)
 	}
 	for _, v := range g.probe.Locals {
 		g.initLocal(v)
 	}
 	g.stmt(g.probe.Decl.Body)
-	g.setLabel(g.exitLabel)
-	g.emit(asm.Mov.Imm(asm.R0, 0), asm.Return())
+	g.leave()
 	if g.maxStack > stackSize+keySlot {
 		g.c.diags.Add(diag.Errorf(diag.Codegen, "C001", g.probe.Decl.Span(),
 			"probe needs %d bytes of stack, more than BPF's %d", g.maxStack-keySlot, stackSize).
 			WithHint("split long expressions into statements with locals"))
 	}
-	return g.resolveAliases()
+	if g.maxScratch > maxScratch {
+		g.c.diags.Add(diag.Errorf(diag.Codegen, "C004", g.probe.Decl.Span(),
+			"probe needs %d bytes of string and key space, more than the %d a BPF map value can hold", g.maxScratch, maxScratch).
+			WithHint("use fewer string variables or a smaller MAXSTRINGLEN"))
+	}
+	insns := g.resolveAliases()
+	g.checkJumps(insns)
+	return insns
+}
+
+// maxScratch is the largest per-CPU map value the kernel allocates.
+const maxScratch = 32 << 10
+
+// checkJumps reports a handler too long for BPF's 16-bit jump offsets;
+// cilium would silently truncate them.
+func (g *gen) checkJumps(insns asm.Instructions) {
+	at := map[string]int{}
+	iter := insns.Iterate()
+	for iter.Next() {
+		if sym := iter.Ins.Symbol(); sym != "" {
+			at[sym] = int(iter.Offset)
+		}
+	}
+	iter = insns.Iterate()
+	for iter.Next() {
+		ref := iter.Ins.Reference()
+		if ref == "" || !iter.Ins.OpCode.Class().IsJump() {
+			continue
+		}
+		if d := at[ref] - int(iter.Offset) - 1; d < math.MinInt16 || d > math.MaxInt16 {
+			g.c.diags.Add(diag.Errorf(diag.Codegen, "C005", g.probe.Decl.Span(),
+				"probe is too long: a jump spans %d instructions, more than BPF's %d", d, math.MaxInt16).
+				WithHint("split the work between several probes"))
+			return
+		}
+	}
 }
 
 // lookupZero looks up key 0 of a one-entry map into reg, leaving the probe
@@ -107,9 +138,29 @@ func (g *gen) lookupZero(name string, reg asm.Register) {
 		asm.Mov.Reg(asm.R2, asm.R10),
 		asm.Add.Imm(asm.R2, keySlot),
 		asm.FnMapLookupElem.Call(),
-		asm.JEq.Imm(asm.R0, 0, g.exitLabel),
-		asm.Mov.Reg(reg, asm.R0),
 	)
+	g.leaveIf(asm.JEq)
+	g.emit(asm.Mov.Reg(reg, asm.R0))
+}
+
+// leave returns from the handler. Every exit is emitted in place rather
+// than as a jump to one shared exit: in a long handler such a jump could
+// exceed the 16-bit offset of a BPF jump.
+func (g *gen) leave() {
+	g.emit(asm.Mov.Imm(asm.R0, 0), asm.Return())
+}
+
+// leaveIf returns from the handler when R0 compares to 0 as jmp says,
+// JEq or JNE.
+func (g *gen) leaveIf(jmp asm.JumpOp) {
+	stay := g.newLabel("stay")
+	inverse := asm.JEq
+	if jmp == asm.JEq {
+		inverse = asm.JNE
+	}
+	g.emit(inverse.Imm(asm.R0, 0, stay))
+	g.leave()
+	g.setLabel(stay)
 }
 
 func (g *gen) initLocal(v *sema.Var) {
@@ -244,7 +295,7 @@ func (g *gen) errorSite(msg, near string, pos diag.Pos) int {
 func (g *gen) raise(site int) {
 	g.setExiting()
 	g.sendRecord(maps.KindError, site)
-	g.emit(asm.Ja.Label(g.exitLabel))
+	g.leave()
 }
 
 // setExiting stops kernel probes from running again: the run is ending.

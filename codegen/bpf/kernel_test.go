@@ -74,7 +74,7 @@ probe end {
 
 // TestKernelEvents fires the kernel probe several times: locals start
 // afresh at each event, globals and arrays keep what earlier events left,
-// and exit() detaches the probe.
+// and after exit() the probe returns at once until it is detached.
 func TestKernelEvents(t *testing.T) {
 	var events [][]byte
 	for _, nr := range []int64{39, 39, -1, 7} {
@@ -99,7 +99,8 @@ probe end { printf("end %d\n", n) }
 probe error { printf("error %d\n", n) }`
 
 // TestKernelError checks that a runtime error in a kernel probe ends the
-// run as in user space: no further events, error probes instead of end.
+// run as in user space: later events do nothing, error probes run instead
+// of end probes.
 func TestKernelError(t *testing.T) {
 	stdout, stderr := run(t, kernelErrorScript,
 		tracepointRecord(t, map[string]int64{"__syscall_nr": 59}),

@@ -1,6 +1,7 @@
 package bpf_test
 
 import (
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -9,6 +10,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"etap/codegen/bpf"
+	"etap/maps"
 )
 
 // runCase is a script and exactly what it prints. The script's main probe
@@ -22,8 +26,17 @@ type runCase struct {
 	kernel         bool
 }
 
+// tracepointPoint is the probe point of the fake tracepoint;
 // tracepointProbe replaces `probe begin {` in the kernel variant of a case.
-const tracepointProbe = `probe kernel.trace("syscalls:sys_enter_getpid") {`
+const (
+	tracepointPoint = `kernel.trace("` + tracepoint + `")`
+	tracepointProbe = "probe " + tracepointPoint + " {"
+)
+
+// kernelVariant moves the main probe of a case into the kernel.
+func kernelVariant(src string) string {
+	return strings.Replace(src, "probe begin {", tracepointProbe, 1)
+}
 
 func testRuns(t *testing.T, cases []runCase) {
 	t.Helper()
@@ -39,8 +52,7 @@ func testRuns(t *testing.T, cases []runCase) {
 			}
 			t.Run("kernel", func(t *testing.T) {
 				require.Contains(t, tc.src, "probe begin {")
-				src := strings.Replace(tc.src, "probe begin {", tracepointProbe, 1)
-				stdout, stderr := run(t, src, tracepointRecord(t, nil))
+				stdout, stderr := run(t, kernelVariant(tc.src), tracepointRecord(t, nil))
 				assert.Equal(t, tc.stdout, stdout)
 				assert.Equal(t, tc.stderr, stderr)
 			})
@@ -48,6 +60,8 @@ func testRuns(t *testing.T, cases []runCase) {
 	}
 }
 
+// integerCases cover longs: BPF's 64-bit ALU with stap's signed
+// semantics, and constants too wide for an immediate.
 var integerCases = []runCase{{
 	name: "literals",
 	src: `probe begin {
@@ -197,6 +211,8 @@ func TestRunIntegers(t *testing.T) { testRuns(t, integerCases) }
 // longLiteral is longer than a string slot holds.
 var longLiteral = strings.Repeat("0123456789", 13)
 
+// stringCases cover string slots: literals built a word at a time,
+// copies, and comparisons that rely on the zero padding.
 var stringCases = []runCase{{
 	name: "literals and escapes",
 	src: `probe begin {
@@ -249,6 +265,8 @@ probe end { printf("%d %s\n", n, s) }`,
 
 func TestRunStrings(t *testing.T) { testRuns(t, stringCases) }
 
+// arrayCases cover hash maps keyed by packed tuples, and the runtime
+// error of a full one.
 var arrayCases = []runCase{{
 	name: "columns and values",
 	src: `global a, b, c, d, e, f
@@ -276,10 +294,8 @@ probe begin {
 	printf("%d %d %d\n", 2 in a, "nope" in b, [2, "x"] in c)
 	printf("%d %d %d\n", 1 in a, "x" in b, [1, "x"] in c)
 	printf("%d %d\n", [1, "y"] in c, [1, "x"] in c && !([2, "x"] in c))
-	a[5] = 0; b["e"] = ""
-	printf("%d %d\n", 5 in a, "e" in b)
 }`,
-	stdout: "0 [] []\n0 0 0\n1 1 1\n0 1\n1 1\n",
+	stdout: "0 [] []\n0 0 0\n1 1 1\n0 1\n",
 	kernel: true,
 }, {
 	name: "delete",
@@ -349,28 +365,35 @@ probe error { printf("error probe\n") }`,
 
 func TestRunArrays(t *testing.T) { testRuns(t, arrayCases) }
 
-// foreachFill starts a probe that fills two arrays for foreach cases.
-const foreachFill = `global a, s
+// foreachLongs and foreachTuples start a probe that fills an array for
+// foreach cases.
+const (
+	foreachLongs = `global a
 probe begin {
 	a[3] = 30; a[1] = 50; a[2] = 10; a[4] = 40
+	`
+	foreachTuples = `global s
+probe begin {
 	s["b", 2] = "x"; s["a", 9] = "z"; s["a", 1] = "y"
-`
+	`
+)
 
+// foreachCases cover sorted iteration, which only user space has.
 var foreachCases = []runCase{{
-	name:   "unsorted",
-	src:    foreachFill + `foreach (k in a) printf("%d:%d ", k, a[k]); println("") }`,
+	name:   "unsorted, in key order",
+	src:    foreachLongs + `foreach (k in a) printf("%d:%d ", k, a[k]); println("") }`,
 	stdout: "1:50 2:10 3:30 4:40 \n",
 }, {
 	name:   "by key",
-	src:    foreachFill + `foreach ([k+] in a) printf("%d ", k); foreach ([k-] in a) printf("%d ", k); println("") }`,
+	src:    foreachLongs + `foreach ([k+] in a) printf("%d ", k); foreach ([k-] in a) printf("%d ", k); println("") }`,
 	stdout: "1 2 3 4 4 3 2 1 \n",
 }, {
 	name:   "by value",
-	src:    foreachFill + `foreach (k in a+) printf("%d ", k); foreach (k in a-) printf("%d ", k); println("") }`,
+	src:    foreachLongs + `foreach (k in a+) printf("%d ", k); foreach (k in a-) printf("%d ", k); println("") }`,
 	stdout: "2 3 4 1 1 4 3 2 \n",
 }, {
 	name: "tuples",
-	src: foreachFill + `foreach ([p, q] in s) printf("%s%d=%s ", p, q, s[p, q]); println("")
+	src: foreachTuples + `foreach ([p, q] in s) printf("%s%d=%s ", p, q, s[p, q]); println("")
 	foreach ([p, q+] in s) printf("%s%d ", p, q); println("")
 	foreach ([p, q-] in s) printf("%s%d ", p, q); println("")
 	foreach ([p-, q] in s) printf("%s%d ", p, q); println("")
@@ -379,8 +402,19 @@ var foreachCases = []runCase{{
 }`,
 	stdout: "a1=y a9=z b2=x \na1 b2 a9 \na9 b2 a1 \nb2 a1 a9 \nx y z \nz y x \n",
 }, {
+	name: "four columns",
+	src: `global q
+probe begin {
+	q[1, "a", 2, "b"] = 7; q[1, "a", 1, "c"] = 9; q[-3, "z", 0, "a"] = 1
+	foreach ([w, x, y, v] in q) printf("%d%s%d%s=%d ", w, x, y, v, q[w, x, y, v]); println("")
+	foreach ([w, x, y, v+] in q) printf("%s ", v); println("")
+	foreach ([w, x, y-, v] in q) printf("%d ", y); println("")
+	foreach ([w, x, y, v] in q- limit 2) printf("%d ", q[w, x, y, v]); println("")
+}`,
+	stdout: "-3z0a=1 1a1c=9 1a2b=7 \na b c \n2 1 0 \n9 7 \n",
+}, {
 	name: "limit",
-	src: foreachFill + `foreach (k in a- limit 2) printf("%d ", k); println("")
+	src: foreachLongs + `foreach (k in a- limit 2) printf("%d ", k); println("")
 	foreach ([k+] in a limit 0) printf("%d ", k); println("")
 	n = 3
 	foreach ([k+] in a limit n) printf("%d ", k); println("")
@@ -389,13 +423,13 @@ var foreachCases = []runCase{{
 	stdout: "1 4 \n\n1 2 3 \n1 2 3 4 \n",
 }, {
 	name: "break and continue",
-	src: foreachFill + `foreach ([k+] in a) { if (k == 2) continue; if (k == 4) break; printf("%d ", k) }
+	src: foreachLongs + `foreach ([k+] in a) { if (k == 2) continue; if (k == 4) break; printf("%d ", k) }
 	println("")
 }`,
 	stdout: "1 3 \n",
 }, {
 	name: "nested",
-	src: foreachFill + `foreach ([i+] in a limit 3) {
+	src: foreachLongs + `foreach ([i+] in a limit 3) {
 		foreach ([j-] in a) {
 			if (j == i) break
 			if (j == 3) continue
@@ -409,7 +443,7 @@ var foreachCases = []runCase{{
 	stdout: "14 12 | 24 34 | \n",
 }, {
 	name:   "next",
-	src:    foreachFill + `foreach ([k+] in a) { printf("%d ", k); if (k == 2) next } printf("not reached") }`,
+	src:    foreachLongs + `foreach ([k+] in a) { printf("%d ", k); if (k == 2) next } printf("not reached") }`,
 	stdout: "1 2 ",
 }, {
 	name: "key variables",
@@ -424,6 +458,7 @@ probe begin {
 
 func TestRunForeach(t *testing.T) { testRuns(t, foreachCases) }
 
+// controlCases cover statements, probe order and how runs end.
 var controlCases = []runCase{{
 	name: "if else chains",
 	src: `probe begin {
@@ -464,7 +499,8 @@ probe end { println("end") }
 probe begin { print("b0 ") }
 probe end(-1) { print("e-1 ") }
 probe begin(-5) { print("b-5 ") }
-probe begin, end { print("both ") }`,
+probe begin, end { print("both ") }
+probe never { print("never ") }`,
 	stdout: "b-5 b0 both b1 e-1 end\nboth ",
 }, {
 	name: "division by zero",
@@ -496,15 +532,30 @@ probe end { print("end\n") }`,
 probe begin {
 	z = 0
 	a[1] = 5
+	printf("%d\n", a[1])
 	a[1] /= z
 }`,
-	stderr: "ERROR: division by 0 near operator '/' at <input>:5:7\n",
+	stdout: "5\n",
+	stderr: "ERROR: division by 0 near operator '/' at <input>:6:7\n",
 	kernel: true,
 }}
 
 func TestRunControl(t *testing.T) { testRuns(t, controlCases) }
 
+// printCases cover print records and what the printer makes of them.
 var printCases = []runCase{{
+	name: "unread globals",
+	src: `global count, who, hits, unused, read
+probe begin {
+	count = 5
+	who = "bash"
+	hits[1, "read"] = 42; hits[2, "write"] = 50; hits[3, "x"] = 42
+	read = 1
+	printf("%d\n", read)
+}`,
+	stdout: "1\ncount=5\nwho=\"bash\"\nhits[2,\"write\"]=50\nhits[1,\"read\"]=42\nhits[3,\"x\"]=42\n",
+	kernel: true,
+}, {
 	name: "conversions",
 	src: `probe begin {
 	printf("%d|%i|%u|%x|%X|%o|%c|%%|%s\n", -5, 42, -1, 255, 255, 8, 65, "str")
@@ -556,7 +607,7 @@ func TestRunBuiltins(t *testing.T) {
 		assert.Empty(t, stderr)
 	})
 	t.Run("kernel", func(t *testing.T) {
-		stdout, stderr := run(t, `probe kernel.trace("`+tracepoint+`")`+body, tracepointRecord(t, nil))
+		stdout, stderr := run(t, "probe "+tracepointPoint+body, tracepointRecord(t, nil))
 		assert.Equal(t, want, stdout)
 		assert.Empty(t, stderr)
 	})
@@ -588,7 +639,108 @@ func TestRunWallClock(t *testing.T) {
 		check(t, stdout)
 	})
 	t.Run("kernel", func(t *testing.T) {
-		stdout, _ := run(t, `probe kernel.trace("`+tracepoint+`")`+body, tracepointRecord(t, nil))
+		stdout, _ := run(t, "probe "+tracepointPoint+body, tracepointRecord(t, nil))
 		check(t, stdout)
 	})
+}
+
+// TestRunTimer runs a timer probe's program as the loader's timer does,
+// once per period.
+func TestRunTimer(t *testing.T) {
+	out := compile(t, `global n
+probe timer.ms(250) {
+	n++
+	printf("tick %d\n", n)
+}`)
+	require.Len(t, out.User, 1)
+	assert.Equal(t, bpf.UserTimer, out.User[0].Kind)
+	assert.Equal(t, 250*time.Millisecond, out.User[0].Period)
+	s := newSession(t, out)
+	s.runUser(bpf.UserTimer)
+	s.runUser(bpf.UserTimer)
+	stdout, stderr := s.finish()
+	assert.Equal(t, "tick 1\ntick 2\n", stdout)
+	assert.Empty(t, stderr)
+}
+
+// TestStackLimit checks the stack plan at its bound: each level of a
+// right-nested expression keeps its left operand in a stack slot, and
+// the word at the top of the frame holds the map key.
+func TestStackLimit(t *testing.T) {
+	nested := func(depth int) string {
+		return `printf("%d\n", ` + strings.Repeat("1 + (", depth) + "1" + strings.Repeat(")", depth) + ")\n}"
+	}
+	t.Run("fits", func(t *testing.T) {
+		body := " {\n\t" + nested(63)
+		stdout, stderr := run(t, "probe begin"+body)
+		assert.Equal(t, "64\n", stdout)
+		assert.Empty(t, stderr)
+		stdout, stderr = run(t, "probe "+tracepointPoint+body, tracepointRecord(t, nil))
+		assert.Equal(t, "64\n", stdout)
+		assert.Empty(t, stderr)
+	})
+	t.Run("too deep", func(t *testing.T) {
+		src := "probe begin {\n\t" + nested(64)
+		_, diags := bpf.Compile(checkScript(t, src), bpf.Options{Params: maps.DefaultParams()})
+		require.Len(t, diags.Items, 1)
+		assert.Equal(t, "C001", diags.Items[0].Code)
+		assert.Contains(t, diags.Items[0].Message, "520 bytes of stack")
+	})
+}
+
+// TestSizeLimits checks that handlers too big for BPF's 16-bit offsets are
+// reported rather than encoded wrong.
+func TestSizeLimits(t *testing.T) {
+	tests := []struct {
+		name, src, code string
+	}{
+		{
+			"jump too long",
+			tracepointProbe + "\n\tt = \"x\"\n\tif (t == \"y\") {\n" + strings.Repeat("\t\ts = t\n", 1100) + "\t}\n\tprintf(\"%s\\n\", s)\n}",
+			"C005",
+		},
+		{
+			"scratch too large",
+			"probe begin { printf(\"" + strings.Repeat("%s", 300) + "\"" + strings.Repeat(`, "a"`, 300) + ") }",
+			"C004",
+		},
+		{
+			"globals too large",
+			globalsScript(300),
+			"C006",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, diags := bpf.Compile(checkScript(t, tt.src), bpf.Options{Params: maps.DefaultParams()})
+			require.NotEmpty(t, diags.Items)
+			assert.Equal(t, tt.code, diags.Items[0].Code)
+		})
+	}
+}
+
+// TestStringComparisonKeepsItsLeftSide checks that the left string of a
+// comparison is read before the right side can change it.
+func TestStringComparisonKeepsItsLeftSide(t *testing.T) {
+	testRuns(t, []runCase{{
+		name: "assignment on the right",
+		src: `global a
+probe begin { s = "old"; a["k"] = "x"; printf("%d %d\n", s == (s = "new"), a["k"] == (a["k"] = "new")) }`,
+		stdout: "0 0\n",
+		kernel: true,
+	}})
+}
+
+// globalsScript declares and sets n string globals.
+func globalsScript(n int) string {
+	var b strings.Builder
+	b.WriteString("probe begin {")
+	for i := range n {
+		fmt.Fprintf(&b, " g%d = \"s\";", i)
+	}
+	b.WriteString(" }\nglobal g0")
+	for i := 1; i < n; i++ {
+		fmt.Fprintf(&b, ", g%d", i)
+	}
+	return b.String()
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"regexp"
-	"strings"
 	"testing"
 
 	"github.com/cilium/ebpf"
@@ -24,10 +23,10 @@ func kernelScripts() map[string]string {
 		"events": kernelEventsScript,
 		"error":  kernelErrorScript,
 	}
-	for _, cases := range [][]runCase{integerCases, stringCases, arrayCases, controlCases, printCases} {
+	for _, cases := range [][]runCase{integerCases, stringCases, arrayCases, foreachCases, controlCases, printCases} {
 		for _, tc := range cases {
 			if tc.kernel {
-				scripts[tc.name] = strings.Replace(tc.src, "probe begin {", tracepointProbe, 1)
+				scripts[tc.name] = kernelVariant(tc.src)
 			}
 		}
 	}
@@ -61,6 +60,7 @@ func TestKernelProgramsStatic(t *testing.T) {
 	}
 }
 
+// checkProgram checks one kernel program of out as the test above says.
 func checkProgram(t *testing.T, out *bpf.Output, insns asm.Instructions) {
 	t.Helper()
 	// symbols gives the index of the instruction each label names.

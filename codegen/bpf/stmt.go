@@ -31,7 +31,7 @@ func (g *gen) stmt(s ast.Stmt) {
 	case *ast.IfStmt:
 		g.ifElse(s.Cond, func() { g.stmt(s.Then) }, func() { g.stmt(s.Else) })
 	case *ast.NextStmt:
-		g.emit(asm.Ja.Label(g.exitLabel))
+		g.leave()
 	case *ast.BreakStmt:
 		g.emit(asm.Ja.Label(g.loops[len(g.loops)-1].brk))
 	case *ast.ContinueStmt:

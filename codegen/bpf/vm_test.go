@@ -91,24 +91,38 @@ func tracepointRecord(t *testing.T, values map[string]int64) []byte {
 	return rec
 }
 
-// compile parses, checks and compiles src, failing the test with the
-// rendered diagnostics if any pass reports an error.
+// sourceOf serves src as the text of every file, for listings and
+// rendered diagnostics.
+func sourceOf(src string) diag.Sources {
+	return func(string) (string, bool) { return src, true }
+}
+
+// requireNoErrors fails the test with the rendered diagnostics if a pass
+// reported an error.
+func requireNoErrors(t *testing.T, pass string, l *diag.List, src string) {
+	t.Helper()
+	if l.HasErrors() {
+		var b strings.Builder
+		diag.RenderList(&b, l, sourceOf(src))
+		require.FailNow(t, pass+" failed", "%s", b.String())
+	}
+}
+
+// checkScript parses and checks src.
+func checkScript(t *testing.T, src string) *sema.Program {
+	t.Helper()
+	file, diags := lang.Parse("<input>", src, nil)
+	requireNoErrors(t, "parse", diags, src)
+	prog, diags := sema.Check([]*ast.File{file}, sema.Options{Kernel: fakeKernel{}, Library: bpf.Library()})
+	requireNoErrors(t, "check", diags, src)
+	return prog
+}
+
+// compile parses, checks and compiles src.
 func compile(t *testing.T, src string) *bpf.Output {
 	t.Helper()
-	sources := func(string) (string, bool) { return src, true }
-	failed := func(pass string, l *diag.List) {
-		if l.HasErrors() {
-			var b strings.Builder
-			diag.RenderList(&b, l, sources)
-			require.FailNow(t, pass+" failed", "%s", b.String())
-		}
-	}
-	file, diags := lang.Parse("<input>", src, nil)
-	failed("parse", diags)
-	prog, diags := sema.Check([]*ast.File{file}, sema.Options{Kernel: fakeKernel{}, Library: bpf.Library()})
-	failed("check", diags)
-	out, diags := bpf.Compile(prog, bpf.Options{Params: maps.DefaultParams(), Sources: sources})
-	failed("compile", diags)
+	out, diags := bpf.Compile(checkScript(t, src), bpf.Options{Params: maps.DefaultParams(), Sources: sourceOf(src)})
+	requireNoErrors(t, "compile", diags, src)
 	return out
 }
 
@@ -213,21 +227,19 @@ func (s *session) runUser(kind bpf.UserKind) {
 	}
 }
 
-// fire runs every kernel probe once with ctx as its tracepoint record. Once
-// exit() or an error has ended the run, the probes are detached and fire no
-// more.
+// fire runs every kernel probe once with ctx as its tracepoint record.
+// Events keep coming after exit() or an error until the loader has
+// detached the probes: the probes themselves must return at once then.
 func (s *session) fire(ctx []byte) {
 	s.t.Helper()
 	for _, k := range s.out.Kernel {
-		if s.exit || s.errors > 0 {
-			return
-		}
 		s.exec(k.Point.Text, s.out.Spec.Programs[k.Name].Instructions, s.kernel, ctx)
 	}
 }
 
 // finish runs the end probes, or the error probes after an error, prints
-// the globals written but never read, and returns what the run printed.
+// the globals written but never read, and returns what the run printed, as
+// loader's Run does.
 func (s *session) finish() (stdout, stderr string) {
 	s.t.Helper()
 	if s.errors > 0 {
@@ -236,7 +248,11 @@ func (s *session) finish() (stdout, stderr string) {
 		s.runUser(bpf.UserEnd)
 	}
 	require.NoError(s.t, s.printer.Flush())
-	s.displayGlobals()
+	// Globals are displayed by stap's synthetic end probe, which an
+	// error run does not run.
+	if s.errors == 0 {
+		s.displayGlobals()
+	}
 	return s.stdout.String(), s.stderr.String()
 }
 
