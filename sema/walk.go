@@ -29,9 +29,19 @@ func (r *resolver) stmt(s ast.Stmt) {
 	case *ast.DeleteStmt:
 		r.delete(s)
 	case *ast.WhileStmt:
-		r.addReport(notBuilt(s.Span(), "while loops"))
+		r.cond(s.Cond)
+		r.loopBody(s.Body)
 	case *ast.ForStmt:
-		r.addReport(notBuilt(s.Span(), "for loops"))
+		if s.Init != nil {
+			r.exprStmt(s.Init)
+		}
+		if s.Cond != nil {
+			r.cond(s.Cond)
+		}
+		if s.Post != nil {
+			r.exprStmt(s.Post)
+		}
+		r.loopBody(s.Body)
 	case *ast.ReturnStmt:
 		r.addReport(notBuilt(s.Span(), "return statements"))
 	case *ast.TryStmt:
@@ -84,8 +94,13 @@ func (r *resolver) foreach(s *ast.ForeachStmt) {
 	if s.Limit != nil {
 		r.expect(s.Limit, r.expr(s.Limit, Long), Long)
 	}
+	r.loopBody(s.Body)
+}
+
+// loopBody checks the body of a loop, where break and continue belong.
+func (r *resolver) loopBody(body ast.Stmt) {
 	r.loopDepth++
-	r.stmt(s.Body)
+	r.stmt(body)
 	r.loopDepth--
 }
 

@@ -62,7 +62,7 @@ func newCommand(stdout, stderr io.Writer) *cobra.Command {
 	f.StringVarP(&o.command, "command", "c", "", "run `CMD`, set target() to its pid and end when it exits")
 	f.IntVarP(&o.pid, "pid", "x", 0, "set target() to `PID`")
 	f.IntVarP(&o.timeout, "timeout", "T", 0, "end the run after `SECONDS`")
-	f.StringArrayVarP(&o.defines, "define", "D", nil, "set a limit: `NAME=VALUE` (MAXSTRINGLEN, MAXMAPENTRIES)")
+	f.StringArrayVarP(&o.defines, "define", "D", nil, "set a limit: `NAME=VALUE` (MAXSTRINGLEN, MAXMAPENTRIES, MAXACTION)")
 	return cmd
 }
 
@@ -76,7 +76,7 @@ type pipeline struct {
 
 func runEtap(ctx context.Context, o options, args []string, stdout, stderr io.Writer) error {
 	p := &pipeline{o: o, stdout: stdout, stderr: stderr, sources: map[string]string{}, started: time.Now()}
-	params, err := parseDefines(o.defines)
+	compileOpts, err := parseDefines(o.defines)
 	if err != nil {
 		return err
 	}
@@ -110,7 +110,8 @@ func runEtap(ctx context.Context, o options, args []string, stdout, stderr io.Wr
 		return nil
 	}
 
-	out, diags := bpf.Compile(prog, bpf.Options{Params: params, Sources: p.source})
+	compileOpts.Sources = p.source
+	out, diags := bpf.Compile(prog, compileOpts)
 	if err := p.report(diags); err != nil {
 		return err
 	}
@@ -215,29 +216,31 @@ func readScript(o options, args []string) (name, src string, scriptArgs []string
 const maxStringLen = 4096
 
 // parseDefines applies -D NAME=VALUE settings.
-func parseDefines(defines []string) (maps.Params, error) {
-	p := maps.DefaultParams()
+func parseDefines(defines []string) (bpf.Options, error) {
+	o := bpf.Options{Params: maps.DefaultParams(), MaxAction: bpf.DefaultMaxAction}
 	for _, d := range defines {
 		name, val, ok := strings.Cut(d, "=")
 		n, err := strconv.Atoi(val)
 		if !ok || err != nil || n <= 0 {
-			return p, fmt.Errorf("-D %s: want NAME=NUMBER", d)
+			return o, fmt.Errorf("-D %s: want NAME=NUMBER", d)
 		}
 		switch name {
 		case "MAXSTRINGLEN":
 			// Slots are copied a word at a time and hold at least a comm;
 			// a few of them must fit the 32 KiB scratch of a probe.
 			if n > maxStringLen {
-				return p, fmt.Errorf("-D %s: at most %d", d, maxStringLen)
+				return o, fmt.Errorf("-D %s: at most %d", d, maxStringLen)
 			}
-			p.StringLen = max(16, (n+7)&^7)
+			o.Params.StringLen = max(16, (n+7)&^7)
 		case "MAXMAPENTRIES":
-			p.MaxMapEntries = n
+			o.Params.MaxMapEntries = n
+		case "MAXACTION":
+			o.MaxAction = n
 		default:
-			return p, fmt.Errorf("-D %s: etap knows MAXSTRINGLEN and MAXMAPENTRIES", name)
+			return o, fmt.Errorf("-D %s: etap knows MAXSTRINGLEN, MAXMAPENTRIES and MAXACTION", name)
 		}
 	}
-	return p, nil
+	return o, nil
 }
 
 // ensureTracefs mounts tracefs where kernels expect it, when it is not

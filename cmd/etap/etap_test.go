@@ -138,7 +138,7 @@ func TestSemanticErrors(t *testing.T) {
 		{"unknown function", `probe begin { printff("x") }`, `did you mean 'printf'`},
 		{"unknown tracepoint", `probe kernel.trace("sched:sched_swich") {}`, `did you mean "sched:sched_switch"`},
 		{"no kprobes", `probe kernel.function("vfs_read") {}`, `this kernel has no kprobes (CONFIG_KPROBES is off)`},
-		{"not built yet", `probe begin { while (1) {} }`, `while loops are not built yet in etap`},
+		{"not built yet", `probe begin { try { exit() } catch { exit() } }`, `try/catch blocks are not built yet in etap`},
 		{"unknown field", `probe kernel.trace("syscalls:sys_enter_openat") { print($flag) }`, `did you mean $flags?`},
 		{"printf arguments", `probe begin { printf("%d %s\n", 1) }`, `wants 2 arguments`},
 	}
@@ -266,4 +266,23 @@ func TestTargetFromPid(t *testing.T) {
 	r := etap(t, "-x", "4242", "-e", `probe begin { printf("%d\n", target()); exit() }`)
 	assert.Equal(t, 0, r.code, r.stderr)
 	assert.Equal(t, "4242\n", r.stdout)
+}
+
+// TestKernelLoops checks that the verifier takes etap's loops: they are
+// bounded by the MAXACTION count.
+func TestKernelLoops(t *testing.T) {
+	script := `global n
+probe kernel.trace("syscalls:sys_enter_getpid") {
+	if (pid() != target()) next
+	for (i = 0; i < 10; i++) { j = 0; while (j < i) { j++; if (j % 3 == 0) continue; n++ } }
+	exit()
+}
+probe end { printf("%d\n", n) }`
+	r := etap(t, "-e", script, "-c", getpidBin)
+	assert.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, "33\n", r.stdout)
+
+	r = etap(t, "-D", "MAXACTION=50", "-e", `probe kernel.trace("syscalls:sys_enter_getpid") { while (1) {} }`, "-c", getpidBin)
+	assert.Equal(t, 1, r.code)
+	assert.Contains(t, r.stderr, "ERROR: MAXACTION exceeded near a loop at <input>:1:")
 }

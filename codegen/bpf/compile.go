@@ -23,6 +23,10 @@ import (
 // Options are the settings of one compile.
 type Options struct {
 	Params maps.Params
+	// MaxAction is MAXACTION: how many statements one probe hit may run
+	// in loops before it fails; begin and end probes get ten times as many,
+	// as in stap. 0 means DefaultMaxAction.
+	MaxAction int
 	// Sources gives the script text, for source lines in listings.
 	Sources diag.Sources
 }
@@ -80,6 +84,9 @@ type Output struct {
 	User []*UserProgram
 	ABI  *maps.ABI
 }
+
+// DefaultMaxAction is stap's MAXACTION.
+const DefaultMaxAction = 1000
 
 // ringBufSize is the size of the events ring buffer. At a 10 ms drain
 // interval it holds tens of thousands of records.

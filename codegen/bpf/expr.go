@@ -318,13 +318,11 @@ func (g *gen) stringLit(s string) {
 
 // hasSideEffects reports whether evaluating e could change a variable.
 func hasSideEffects(e ast.Expr) bool {
-	found := false
-	ast.Inspect(e, func(n ast.Node) bool {
+	return contains(e, func(n ast.Node) bool {
 		switch n.(type) {
 		case *ast.AssignExpr, *ast.IncDecExpr, *ast.CallExpr:
-			found = true
+			return true
 		}
-		return !found
+		return false
 	})
-	return found
 }

@@ -51,12 +51,18 @@ type gen struct {
 	// that met at one instruction to the one it carries.
 	pending []string
 	aliases map[string]string
+	// referenced holds the labels emitted jumps go to; dead is set after
+	// an instruction that never falls through.
+	referenced map[string]bool
+	dead       bool
 	// src is the script line of the statement being emitted.
 	src   fmt.Stringer
 	lines []LinePos
 	raw   int
 
 	loops []loop
+	// actions is the stack slot counting the statements loops ran.
+	actions int
 }
 
 type loop struct{ brk, cont string }
@@ -66,6 +72,7 @@ func (c *compiler) newGen(p *sema.Probe) *gen {
 		c: c, probe: p,
 		slot:        map[*sema.Var]int{},
 		aliases:     map[string]string{},
+		referenced:  map[string]bool{},
 		scratchUsed: maps.HeaderSize,
 		maxScratch:  maps.HeaderSize,
 	}
@@ -84,6 +91,10 @@ func (g *gen) compileProbe() asm.Instructions {
 	}
 	for _, v := range g.probe.Locals {
 		g.initLocal(v)
+	}
+	if hasLoops(g.probe.Decl.Body) {
+		g.actions = g.pushStack()
+		g.emit(storeDW(asm.R10, int16(g.actions), 0))
 	}
 	g.stmt(g.probe.Decl.Body)
 	g.leave()
@@ -176,9 +187,23 @@ func (g *gen) initLocal(v *sema.Var) {
 }
 
 // emit appends instructions, giving the first one the pending labels and the
-// current source line.
+// current source line. Code after a return or an unconditional jump is
+// dropped until a label that something jumps to: the verifier refuses
+// unreachable instructions, which `next; x = 1` would otherwise make.
 func (g *gen) emit(insns ...asm.Instruction) {
 	for _, ins := range insns {
+		if g.dead {
+			continue
+		}
+		if ins.OpCode.Class().IsJump() {
+			switch ins.OpCode.JumpOp() {
+			case asm.Ja, asm.Exit:
+				g.dead = true
+			}
+			if ref := ins.Reference(); ref != "" {
+				g.referenced[ref] = true
+			}
+		}
 		if len(g.pending) > 0 {
 			ins = ins.WithSymbol(g.pending[0])
 			for _, alias := range g.pending[1:] {
@@ -201,8 +226,17 @@ func (g *gen) newLabel(what string) string {
 	return fmt.Sprintf("%s_%d", what, g.c.labels)
 }
 
-// setLabel makes name refer to the next instruction emitted.
-func (g *gen) setLabel(name string) { g.pending = append(g.pending, name) }
+// setLabel makes name refer to the next instruction emitted. A label
+// nothing has jumped to, after dead code, stays dead with it.
+func (g *gen) setLabel(name string) {
+	if g.dead {
+		if !g.referenced[name] {
+			return
+		}
+		g.dead = false
+	}
+	g.pending = append(g.pending, name)
+}
 
 // resolveAliases points jumps at labels that met another label to the one
 // the instruction carries: cilium allows one symbol per instruction.
@@ -352,4 +386,26 @@ func (g *gen) typeOf(e ast.Expr) sema.Type { return g.c.prog.Types[e] }
 // because its value could not hold a full 64-bit constant.
 func storeDW(dst asm.Register, off int16, imm int32) asm.Instruction {
 	return asm.Instruction{OpCode: asm.StoreImmOp(asm.DWord), Dst: dst, Offset: off, Constant: int64(imm)}
+}
+
+// hasLoops reports whether s holds a while or for loop, which count
+// actions.
+func hasLoops(s ast.Stmt) bool {
+	return contains(s, func(n ast.Node) bool {
+		switch n.(type) {
+		case *ast.WhileStmt, *ast.ForStmt:
+			return true
+		}
+		return false
+	})
+}
+
+// contains reports whether any node under root matches.
+func contains(root ast.Node, match func(ast.Node) bool) bool {
+	found := false
+	ast.Inspect(root, func(n ast.Node) bool {
+		found = found || n != nil && match(n)
+		return !found
+	})
+	return found
 }

@@ -744,3 +744,42 @@ func globalsScript(n int) string {
 	}
 	return b.String()
 }
+
+var loopCases = []runCase{
+	{
+		name: "while with continue and break",
+		src: `probe begin { i = 0; s = 0; while (i < 100) { i++; if (i % 2) continue; if (i > 10) break; s += i }
+printf("%d %d\n", i, s) }`,
+		stdout: "12 30\n",
+		kernel: true,
+	},
+	{
+		name:   "for with every part",
+		src:    `probe begin { s = 0; for (i = 1; i <= 4; i++) for (j = 0; j < i; j++) s++; printf("%d\n", s) }`,
+		stdout: "10\n",
+		kernel: true,
+	},
+	{
+		name:   "for without parts",
+		src:    `probe begin { n = 0; for (;;) { if (++n == 7) break }; printf("%d\n", n) }`,
+		stdout: "7\n",
+		kernel: true,
+	},
+	{
+		name:   "next skips dead code",
+		src:    `probe begin { if (1) next else next; x = 1; print(x) }`,
+		stdout: "",
+		kernel: true,
+	},
+	{
+		name: "MAXACTION ends an endless loop",
+		src: `probe begin {
+while (1) {} }
+probe error { print("error probe\n") }`,
+		stdout: "error probe\n",
+		stderr: "ERROR: MAXACTION exceeded near a loop at <input>:2:1\n",
+		kernel: true,
+	},
+}
+
+func TestRunLoops(t *testing.T) { testRuns(t, loopCases) }

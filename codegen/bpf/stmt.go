@@ -38,6 +38,10 @@ func (g *gen) stmt(s ast.Stmt) {
 		g.emit(asm.Ja.Label(g.loops[len(g.loops)-1].cont))
 	case *ast.ForeachStmt:
 		g.foreach(s)
+	case *ast.WhileStmt:
+		g.loop(s, nil, s.Cond, nil, s.Body)
+	case *ast.ForStmt:
+		g.loop(s, s.Init, s.Cond, s.Post, s.Body)
 	case *ast.DeleteStmt:
 		g.delete(s)
 	default:
@@ -167,4 +171,67 @@ func (g *gen) zeroString(v *sema.Var) {
 		return
 	}
 	g.zeroScratch(g.slot[v], g.c.opts.Params.StringLen)
+}
+
+// loop emits while and for loops. Each round adds the statements it runs
+// to the handler's action count and fails with stap's "MAXACTION exceeded"
+// past the limit: that also bounds the loop for the kernel's verifier.
+func (g *gen) loop(s ast.Stmt, init, cond, post ast.Expr, body ast.Stmt) {
+	if init != nil {
+		g.exprStmt(init)
+	}
+	head, next, end := g.newLabel("loop"), g.newLabel("loop_next"), g.newLabel("loop_end")
+	g.setLabel(head)
+	if cond != nil {
+		g.expr(cond)
+		g.emit(asm.JEq.Imm(asm.R0, 0, end))
+	}
+	g.loops = append(g.loops, loop{brk: end, cont: next})
+	g.stmt(body)
+	g.loops = g.loops[:len(g.loops)-1]
+	g.setLabel(next)
+	if post != nil {
+		g.exprStmt(post)
+	}
+	g.countActions(s, body)
+	g.emit(asm.Ja.Label(head))
+	g.setLabel(end)
+}
+
+// countActions adds the statements of one round of body (and one for the
+// loop itself) to the action count, raising the MAXACTION error at loop
+// past the handler's limit.
+func (g *gen) countActions(loop, body ast.Stmt) {
+	n := int32(1)
+	ast.Inspect(body, func(node ast.Node) bool {
+		if _, ok := node.(ast.Stmt); ok {
+			if _, block := node.(*ast.BlockStmt); !block {
+				n++
+			}
+		}
+		return true
+	})
+	ok := g.newLabel("actions_ok")
+	g.emit(
+		asm.LoadMem(asm.R1, asm.R10, int16(g.actions), asm.DWord),
+		asm.Add.Imm(asm.R1, n),
+		asm.StoreMem(asm.R10, int16(g.actions), asm.R1, asm.DWord),
+		asm.JLE.Imm(asm.R1, int32(g.maxActions()), ok),
+	)
+	g.raise(g.errorSite("MAXACTION exceeded", "a loop", loop.Span().Start))
+	g.setLabel(ok)
+}
+
+// maxActions is the action limit of this handler: ten times MAXACTION for
+// begin and end probes, which stap lets run longer.
+func (g *gen) maxActions() int {
+	n := g.c.opts.MaxAction
+	if n == 0 {
+		n = DefaultMaxAction
+	}
+	switch g.probe.Point.Kind {
+	case sema.PointBegin, sema.PointEnd, sema.PointError:
+		return 10 * n
+	}
+	return n
 }
