@@ -1,7 +1,8 @@
 # etap: build, run, test and benchmark.
 #
 #   make run     build bin/etap, prepare the machine, run examples/syscount.stp for 3 s
-#   make test    prepare the machine, gofmt check, go vet, all tests (root: BPF tests run for real)
+#   make test    prepare the machine (tracefs; QEMU and a Debian kernel for the
+#                kprobe tests), gofmt check, go vet, all tests (root: BPF tests run for real)
 #   make bench   build, install bpftrace/bpftool, run the benchmarks in bench/
 #   make fuzz    fuzz the parser for a minute
 
@@ -25,6 +26,7 @@ run: build
 
 test:
 	scripts/setup
+	scripts/install-qemu
 	@$(MAKE) --no-print-directory fmt-check
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
@@ -53,3 +55,4 @@ fuzz:
 clean:
 	rm -rf bin
 	$(GO) clean -testcache
+
