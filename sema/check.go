@@ -28,6 +28,13 @@ type resolver struct {
 	// Per probe declaration.
 	scope      *scope
 	kernelSide bool
+	// fn is the function being checked, nil in probes.
+	fn *Function
+	// funcs are the script's functions by name; probeCalls those probes
+	// call directly.
+	funcs      map[string][]*Function
+	funcList   []*Function
+	probeCalls map[*Function]bool
 	loopDepth  int
 	// scalarAt remembers where a variable was first used as a scalar, to
 	// explain a later use as an array.
@@ -51,8 +58,11 @@ func Check(files []*ast.File, opts Options) (*Program, *diag.List) {
 		prog: &Program{
 			Types: map[ast.Expr]Type{},
 			Refs:  map[*ast.Ident]*Var{},
-			Calls: map[*ast.CallExpr]*Builtin{},
+			Calls:     map[*ast.CallExpr]*Builtin{},
+			FuncCalls: map[*ast.CallExpr]*Function{},
 		},
+		funcs:      map[string][]*Function{},
+		probeCalls: map[*Function]bool{},
 	}
 	var decls []*ast.ProbeDecl
 	for _, f := range files {
@@ -66,7 +76,7 @@ func Check(files []*ast.File, opts Options) (*Program, *diag.List) {
 				if d.Body == nil {
 					r.add(embeddedC(d.Span()))
 				} else {
-					r.add(notBuilt(d.Span(), "functions"))
+					r.declareFunction(d)
 				}
 			case *ast.AliasDecl:
 				r.add(notBuilt(d.Span(), "probe aliases"))
@@ -97,6 +107,11 @@ func Check(files []*ast.File, opts Options) (*Program, *diag.List) {
 			r.enterProbe(scopes[i])
 			r.stmt(d.Body)
 		}
+		for _, f := range r.funcList {
+			r.enterFunction(f)
+			r.stmt(f.Decl.Body)
+		}
+		r.fn = nil
 	}
 	for pass := 0; pass < maxInferencePasses; pass++ {
 		r.changed = false
@@ -107,6 +122,8 @@ func Check(files []*ast.File, opts Options) (*Program, *diag.List) {
 	}
 	r.report = true
 	walk()
+	r.checkRecursion()
+	r.prog.Functions = r.usedFunctions()
 	for i, d := range decls {
 		for _, p := range declPoints[i] {
 			r.prog.Probes = append(r.prog.Probes, &Probe{Decl: d, Point: p, Locals: scopes[i].list})
@@ -121,6 +138,15 @@ func Check(files []*ast.File, opts Options) (*Program, *diag.List) {
 		}
 		if !cascade {
 			r.checkResolved(v)
+		}
+	}
+	for _, f := range r.funcList {
+		scopes = append(scopes, f.scope)
+		for _, p := range f.Params {
+			if !cascade && p.Type == Unknown {
+				r.add(diag.Errorf(diag.Semantic, "S064", p.Decl, "cannot infer the type of parameter '%s'", p.Name).
+					WithHint("declare it, as in %s:long", p.Name))
+			}
 		}
 	}
 	for _, sc := range scopes {
@@ -191,6 +217,7 @@ type scope struct {
 
 func (r *resolver) enterProbe(sc *scope) {
 	r.scope = sc
+	r.fn = nil
 	r.kernelSide = false
 	for _, p := range sc.points {
 		r.kernelSide = r.kernelSide || p.Kernel

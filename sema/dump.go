@@ -14,6 +14,17 @@ func Dump(w io.Writer, p *Program) {
 	for _, g := range p.Globals {
 		fmt.Fprintf(w, "%s:%s\n", g.Name, typeText(g))
 	}
+	fmt.Fprintln(w, "# functions")
+	for _, f := range p.Functions {
+		params := make([]string, len(f.Params))
+		for i, v := range f.Params {
+			params[i] = v.Name + ":" + typeText(v)
+		}
+		fmt.Fprintf(w, "%s:%s (%s)\n", f.Decl.Name, f.Result, strings.Join(params, ", "))
+		for _, l := range f.Locals {
+			fmt.Fprintf(w, "  %s:%s\n", l.Name, typeText(l))
+		}
+	}
 	fmt.Fprintln(w, "# probes")
 	for _, pr := range p.Probes {
 		where := "user"

@@ -133,6 +133,10 @@ type Program struct {
 	Refs map[*ast.Ident]*Var
 	// Calls binds calls to the builtins they name.
 	Calls map[*ast.CallExpr]*Builtin
+	// Functions are the script functions probes call; FuncCalls binds
+	// calls to them.
+	Functions []*Function
+	FuncCalls map[*ast.CallExpr]*Function
 }
 
 // Builtin is the signature of a compiler-provided function. The code

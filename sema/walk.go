@@ -2,6 +2,7 @@ package sema
 
 import (
 	"fmt"
+	"sort"
 
 	"etap/diag"
 	"etap/lang/ast"
@@ -9,7 +10,11 @@ import (
 
 func (r *resolver) stmt(s ast.Stmt) {
 	switch s := s.(type) {
-	case nil, *ast.EmptyStmt, *ast.NextStmt:
+	case nil, *ast.EmptyStmt:
+	case *ast.NextStmt:
+		if r.fn != nil {
+			r.addReport(notBuilt(s.Span(), "next statements in functions"))
+		}
 	case *ast.BlockStmt:
 		for _, st := range s.Stmts {
 			r.stmt(st)
@@ -43,7 +48,7 @@ func (r *resolver) stmt(s ast.Stmt) {
 		}
 		r.loopBody(s.Body)
 	case *ast.ReturnStmt:
-		r.addReport(notBuilt(s.Span(), "return statements"))
+		r.returnStmt(s)
 	case *ast.TryStmt:
 		r.addReport(notBuilt(s.Span(), "try/catch blocks"))
 	default:
@@ -408,6 +413,10 @@ func (r *resolver) lvalue(e ast.Expr, t Type) Type {
 }
 
 func (r *resolver) targetVar(e *ast.TargetVar) Type {
+	if r.fn != nil {
+		r.addReport(notBuilt(e.Span(), "context variables in functions"))
+		return Long
+	}
 	if len(e.Fields) > 0 {
 		r.addReport(notBuilt(e.Span(), "member accesses (->)"))
 		return Long
@@ -439,10 +448,18 @@ func (r *resolver) targetVar(e *ast.TargetVar) Type {
 
 // call checks a call of a builtin. asStmt allows calls that give no value.
 func (r *resolver) call(e *ast.CallExpr, want Type, asStmt bool) Type {
+	if overloads, ok := r.funcs[e.Name]; ok {
+		return r.callFunction(e, overloads, asStmt)
+	}
 	b, ok := r.lib.Lookup(e.Name)
 	if !ok {
 		d := diag.Errorf(diag.Semantic, "S040", e.Span(), "unknown function '%s'", e.Name)
-		if near := diag.Closest(e.Name, r.lib.Names()); near != "" {
+		names := r.lib.Names()
+		for name := range r.funcs {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		if near := diag.Closest(e.Name, names); near != "" {
 			d.WithHint("did you mean '%s'?", near)
 		}
 		r.addReport(d)

@@ -286,3 +286,20 @@ probe end { printf("%d\n", n) }`
 	assert.Equal(t, 1, r.code)
 	assert.Contains(t, r.stderr, "ERROR: MAXACTION exceeded near a loop at <input>:1:")
 }
+
+// TestKernelFunctions checks that inlined script functions pass the
+// verifier and compute in a kernel probe.
+func TestKernelFunctions(t *testing.T) {
+	script := `global n
+function bump(by) { n += by; return n }
+function parity:string (x) { if (x % 2) return "odd"; return "even" }
+function sum(k) { s = 0; for (i = 1; i <= k; i++) s += i; return s }
+probe kernel.trace("syscalls:sys_enter_getpid") {
+	if (pid() != target()) next
+	bump(2)
+	if (n == 10) { printf("%s %d %d\n", parity(n), bump(0), sum(10)); exit() }
+}`
+	r := etap(t, "-e", script, "-c", getpidBin)
+	assert.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, "even 10 55\n", r.stdout)
+}

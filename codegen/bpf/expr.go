@@ -60,6 +60,10 @@ func (g *gen) expr(e ast.Expr) {
 	case *ast.TernaryExpr:
 		g.ifElse(e.Cond, func() { g.expr(e.X) }, func() { g.expr(e.Y) })
 	case *ast.CallExpr:
+		if f := g.c.prog.FuncCalls[e]; f != nil {
+			g.inline(e, f)
+			return
+		}
 		builtins[e.Name].emit(g, e)
 	default:
 		g.c.diags.Add(diag.Errorf(diag.Codegen, "C003", e.Span(), "internal error: no code for this expression"))

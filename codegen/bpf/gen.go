@@ -63,6 +63,8 @@ type gen struct {
 	loops []loop
 	// actions is the stack slot counting the statements loops ran.
 	actions int
+	// returns are the functions being inlined, innermost last.
+	returns []inlined
 }
 
 type loop struct{ brk, cont string }
@@ -92,7 +94,7 @@ func (g *gen) compileProbe() asm.Instructions {
 	for _, v := range g.probe.Locals {
 		g.initLocal(v)
 	}
-	if hasLoops(g.probe.Decl.Body) {
+	if g.hasLoops(g.probe.Decl.Body) {
 		g.actions = g.pushStack()
 		g.emit(storeDW(asm.R10, int16(g.actions), 0))
 	}
@@ -388,13 +390,16 @@ func storeDW(dst asm.Register, off int16, imm int32) asm.Instruction {
 	return asm.Instruction{OpCode: asm.StoreImmOp(asm.DWord), Dst: dst, Offset: off, Constant: int64(imm)}
 }
 
-// hasLoops reports whether s holds a while or for loop, which count
-// actions.
-func hasLoops(s ast.Stmt) bool {
+// hasLoops reports whether s, or a function it calls, holds a while or for
+// loop, which count actions.
+func (g *gen) hasLoops(s ast.Stmt) bool {
 	return contains(s, func(n ast.Node) bool {
-		switch n.(type) {
+		switch n := n.(type) {
 		case *ast.WhileStmt, *ast.ForStmt:
 			return true
+		case *ast.CallExpr:
+			f := g.c.prog.FuncCalls[n]
+			return f != nil && g.hasLoops(f.Decl.Body)
 		}
 		return false
 	})

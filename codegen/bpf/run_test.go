@@ -783,3 +783,35 @@ probe error { print("error probe\n") }`,
 }
 
 func TestRunLoops(t *testing.T) { testRuns(t, loopCases) }
+
+var functionCases = []runCase{
+	{
+		name: "values, strings, overloads and nesting",
+		src: `function add(a, b) { return a + b }
+function add(a) { return a + 1 }
+function greet:string (who:string) { if (who == "") return "nobody"; return who }
+function twice(x) { s = 0; for (i = 0; i < 2; i++) s += x; return s }
+probe begin { printf("%d %d %s %s %d %d\n", add(2, 3), add(2), greet(""), greet("bob"), twice(add(1, twice(4))), add(add(1, 2), add(3, 4))) }`,
+		stdout: "5 3 nobody bob 18 10\n",
+		kernel: true,
+	},
+	{
+		name: "globals, no value, falling off the end",
+		src: `global n
+function bump(by) { n += by }
+function nothing() { if (0) return 7 }
+function empty:string () { if (0) return "x" }
+probe begin { bump(2); bump(3); printf("%d %d [%s]\n", n, nothing(), empty()) }`,
+		stdout: "5 0 []\n",
+		kernel: true,
+	},
+	{
+		name: "locals are fresh at each call",
+		src: `function count() { c++; return c }
+probe begin { printf("%d %d\n", count(), count()) }`,
+		stdout: "1 1\n",
+		kernel: true,
+	},
+}
+
+func TestRunFunctions(t *testing.T) { testRuns(t, functionCases) }

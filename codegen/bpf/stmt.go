@@ -38,6 +38,8 @@ func (g *gen) stmt(s ast.Stmt) {
 		g.emit(asm.Ja.Label(g.loops[len(g.loops)-1].cont))
 	case *ast.ForeachStmt:
 		g.foreach(s)
+	case *ast.ReturnStmt:
+		g.returnStmt(s)
 	case *ast.WhileStmt:
 		g.loop(s, nil, s.Cond, nil, s.Body)
 	case *ast.ForStmt:
