@@ -56,8 +56,8 @@ func Check(files []*ast.File, opts Options) (*Program, *diag.List) {
 		globals:  map[string]*Var{},
 		scalarAt: map[*Var]diag.Span{},
 		prog: &Program{
-			Types: map[ast.Expr]Type{},
-			Refs:  map[*ast.Ident]*Var{},
+			Types:     map[ast.Expr]Type{},
+			Refs:      map[*ast.Ident]*Var{},
 			Calls:     map[*ast.CallExpr]*Builtin{},
 			FuncCalls: map[*ast.CallExpr]*Function{},
 		},
