@@ -336,12 +336,10 @@ func (r *resolver) binary(e *ast.BinaryExpr) Type {
 			tx = r.propagate(e.X, ty)
 		}
 		r.expect(e.Y, ty, tx)
-		if tx == String && e.Op != "==" && e.Op != "!=" {
-			r.addReport(notBuilt(diag.Span{Start: e.OpPos, End: e.OpPos}, "string ordering comparisons"))
-		}
 		return Long
 	case e.Op == ".":
-		r.addReport(notBuilt(diag.Span{Start: e.OpPos, End: e.OpPos}, "string concatenations (.)"))
+		r.expect(e.X, r.expr(e.X, String), String)
+		r.expect(e.Y, r.expr(e.Y, String), String)
 		return String
 	}
 	r.addReport(notBuilt(diag.Span{Start: e.OpPos, End: e.OpPos}, "operator "+e.Op+" expressions"))
@@ -358,6 +356,10 @@ func (r *resolver) assign(e *ast.AssignExpr) Type {
 		r.expect(e.X, r.lvalue(e.X, Long), Long)
 		r.expect(e.Y, r.expr(e.Y, Long), Long)
 		return Long
+	case ".=":
+		r.expect(e.X, r.lvalue(e.X, String), String)
+		r.expect(e.Y, r.expr(e.Y, String), String)
+		return String
 	}
 	r.addReport(notBuilt(diag.Span{Start: e.OpPos, End: e.OpPos}, "operator "+e.Op+" assignments"))
 	return Unknown

@@ -36,6 +36,8 @@ func init() {
 			g.emit(asm.LoadMem(asm.R0, regGlobals, int16(g.c.abi.Hidden.Target), asm.DWord))
 		}},
 		{Builtin: sema.Builtin{Name: "exit", Result: sema.Void}, emit: emitExit},
+		{Builtin: sema.Builtin{Name: "strlen", Params: []sema.Type{sema.String}, Result: sema.Long}, emit: emitStrlen},
+		{Builtin: sema.Builtin{Name: "substr", Params: []sema.Type{sema.String, sema.Long, sema.Long}, Result: sema.String}, emit: emitSubstr},
 		printfBuiltin(),
 		printBuiltin("print", ""),
 		printBuiltin("println", "\n"),

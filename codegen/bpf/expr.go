@@ -139,11 +139,17 @@ func (g *gen) field(e *ast.TargetVar) {
 	}
 }
 
-// operands emits x then y, leaving x in R0 and y in R1. A string x is
-// copied aside first when y could change it, as in s == (s = "new").
+// operands emits x then y, leaving x in R0 and y in R1.
 func (g *gen) operands(x, y ast.Expr) {
 	g.expr(x)
-	if g.typeOf(x) == sema.String && hasSideEffects(y) {
+	g.secondOperand(g.typeOf(x), y)
+}
+
+// secondOperand emits y while keeping the first operand, of type xt, that
+// is in R0: then R0 holds it again, and R1 holds y. A string is copied
+// aside first when y could change it, as in s == (s = "new").
+func (g *gen) secondOperand(xt sema.Type, y ast.Expr) {
+	if xt == sema.String && hasSideEffects(y) {
 		off := g.allocScratch(g.c.opts.Params.StringLen)
 		g.copyString(regScratch, off, asm.R0)
 		g.scratchPtr(asm.R0, off)
@@ -170,9 +176,14 @@ func (g *gen) binary(e *ast.BinaryExpr) {
 		g.logical(e)
 		return
 	}
+	if e.Op == "." {
+		g.operands(e.X, e.Y)
+		g.concat()
+		return
+	}
 	if jmp, ok := jumpOps[e.Op]; ok {
 		if g.typeOf(e.X) == sema.String {
-			g.stringEqual(e)
+			g.stringCompare(e)
 			return
 		}
 		g.operands(e.X, e.Y)
@@ -220,28 +231,13 @@ func (g *gen) logical(e *ast.BinaryExpr) {
 	g.setLabel(end)
 }
 
-// stringEqual compares two zero-padded string slots word by word.
-func (g *gen) stringEqual(e *ast.BinaryExpr) {
-	g.operands(e.X, e.Y)
-	differ, end := g.newLabel("str_differ"), g.newLabel("str_end")
-	for i := 0; i < g.c.opts.Params.StringLen; i += 8 {
-		g.emit(
-			asm.LoadMem(asm.R2, asm.R0, int16(i), asm.DWord),
-			asm.LoadMem(asm.R3, asm.R1, int16(i), asm.DWord),
-			asm.JNE.Reg(asm.R2, asm.R3, differ),
-		)
-	}
-	equal, unequal := int32(1), int32(0)
-	if e.Op == "!=" {
-		equal, unequal = 0, 1
-	}
-	g.emit(asm.Mov.Imm(asm.R0, equal), asm.Ja.Label(end))
-	g.setLabel(differ)
-	g.emit(asm.Mov.Imm(asm.R0, unequal))
-	g.setLabel(end)
-}
+
 
 func (g *gen) assign(e *ast.AssignExpr) {
+	if e.Op == ".=" {
+		g.appendAssign(e)
+		return
+	}
 	if e.Op == "=" {
 		switch x := unparen(e.X).(type) {
 		case *ast.Ident:

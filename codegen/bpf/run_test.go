@@ -815,3 +815,33 @@ probe begin { printf("%d %d\n", count(), count()) }`,
 }
 
 func TestRunFunctions(t *testing.T) { testRuns(t, functionCases) }
+
+var stringOpCases = []runCase{
+	{
+		name: "concatenation and append",
+		src: `global g = "glob", a
+probe begin { s = "ab" . "cd"; s .= "!"; g .= "al"; a["k"] .= "v"; a["k"] .= "w"; printf("%s %s %s\n", s, g, a["k"]) }`,
+		stdout: "abcd! global vw\n",
+		kernel: true,
+	},
+	{
+		name:   "concatenation is cut at MAXSTRINGLEN",
+		src:    `probe begin { s = "0123456789"; for (i = 0; i < 20; i++) s = s . "0123456789"; printf("%d %s\n", strlen(s), substr(s, 120, 10)) }`,
+		stdout: "127 0123456\n",
+		kernel: true,
+	},
+	{
+		name:   "ordering",
+		src:    `probe begin { printf("%d %d %d %d %d %d\n", "abc" < "abd", "b" > "abc", "" < "a", "a" <= "a", "a" >= "b", "abcdefghij" < "abcdefghi") }`,
+		stdout: "1 1 1 1 0 0\n",
+		kernel: true,
+	},
+	{
+		name:   "strlen and substr",
+		src:    `probe begin { printf("%d %d [%s] [%s] [%s] [%s]\n", strlen(""), strlen("hello"), substr("hello", 1, 3), substr("hi", 5, 2), substr("hello", -1, 100), substr("hello", 2, 0)) }`,
+		stdout: "0 5 [ell] [] [hello] []\n",
+		kernel: true,
+	},
+}
+
+func TestRunStringOps(t *testing.T) { testRuns(t, stringOpCases) }
