@@ -231,8 +231,6 @@ func (g *gen) logical(e *ast.BinaryExpr) {
 	g.setLabel(end)
 }
 
-
-
 func (g *gen) assign(e *ast.AssignExpr) {
 	if e.Op == ".=" {
 		g.appendAssign(e)
