@@ -86,7 +86,9 @@ func (g *gen) compileProbe() asm.Instructions {
 	g.emit(asm.Mov.Reg(regCtx, asm.R1))
 	g.emit(storeDW(asm.R10, keySlot, 0))
 	g.lookupZero(maps.ScratchMap, regScratch)
-	g.lookupZero(maps.ScalarsMap, regGlobals)
+	// The scalars map is a plain array: its value's address is a constant
+	// the kernel patches in at load, no lookup needed.
+	g.emit(asm.LoadMapValue(regGlobals, 0, 0).WithReference(maps.ScalarsMap))
 	if g.probe.Point.Kernel {
 		g.emit(asm.LoadMem(asm.R0, regGlobals, int16(g.c.abi.Hidden.Exiting), asm.DWord))
 		g.leaveIf(asm.JNE)
