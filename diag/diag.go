@@ -54,6 +54,7 @@ const (
 	Semantic Kind = "semantic"
 	Codegen  Kind = "compile"
 	Verifier Kind = "verifier"
+	Attach   Kind = "attach"
 	Runtime  Kind = "runtime"
 )
 

@@ -5,12 +5,68 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"etap/diag"
+	"etap/lang/ast"
 )
+
+// corpusFacts are the facts the corpus is parsed with, so that its
+// conditionals mean the same everywhere; TestAgainstStap gives stap the
+// same ones through a fake kernel build tree. The arch is the host's, as
+// stap's is: the corpus tests arch only in ways that hold on any.
+var corpusFacts = &Facts{
+	KernelRelease:    "6.1.0-etap",
+	Arch:             kernelArch(runtime.GOARCH),
+	Runtime:          "bpf",
+	SystemtapVersion: SystemtapVersion,
+	Privilege:        "stapdev",
+	Guru:             true,
+	Config: map[string]string{
+		"CONFIG_BPF": "y", "CONFIG_BPF_SYSCALL": "y", "CONFIG_MODULES": "y", "CONFIG_EXT4_FS": "m",
+		"CONFIG_HZ": "250", "CONFIG_NR_CPUS": "64", "CONFIG_LOG_BUF_SHIFT": "0x11",
+		"CONFIG_LOCALVERSION": `"-etap"`,
+	},
+}
+
+// argsHeader is the line that gives a corpus script its arguments, as Go
+// string literals: # args: "sys" "1 + 2"
+const argsHeader = "# args:"
+
+// scriptArgs reads the arguments a corpus script asks for.
+func scriptArgs(t testing.TB, src string) []string {
+	var args []string
+	for _, line := range strings.Split(src, "\n") {
+		rest, ok := strings.CutPrefix(line, argsHeader)
+		if !ok {
+			continue
+		}
+		for rest = strings.TrimSpace(rest); rest != ""; rest = strings.TrimSpace(rest) {
+			q, err := strconv.QuotedPrefix(rest)
+			require.NoError(t, err, "bad %s line %q", argsHeader, line)
+			arg, _ := strconv.Unquote(q)
+			args = append(args, arg)
+			rest = rest[len(q):]
+		}
+	}
+	return args
+}
+
+// corpusOptions are the options a corpus script is parsed with.
+func corpusOptions(t testing.TB, src string) Options {
+	return Options{Args: scriptArgs(t, src), Facts: corpusFacts}
+}
+
+// parseCorpus parses a corpus script as the corpus tests do.
+func parseCorpus(t testing.TB, path, src string) (*ast.File, *diag.List) {
+	return ParseWith(path, src, corpusOptions(t, src))
+}
 
 // corpus returns the .stp files of testdata/dir with their text.
 func corpus(t testing.TB, dir string) map[string]string {
@@ -45,19 +101,20 @@ func TestCorpusFirstLineNamesPass(t *testing.T) {
 func TestParseOK(t *testing.T) {
 	for path, src := range corpus(t, "parseok") {
 		t.Run(filepath.Base(path), func(t *testing.T) {
-			f, diags := Parse(path, src, nil)
+			f, diags := parseCorpus(t, path, src)
 			require.Empty(t, messages(diags))
 			checkSpans(t, f)
-			assertRoundTrip(t, path, src)
+			assertRoundTrip(t, path, src, corpusOptions(t, src))
 		})
 	}
 }
 
 // assertRoundTrip parses src, prints it, parses the print and checks that
-// both trees agree, and that printing again gives the same text.
-func assertRoundTrip(t *testing.T, name, src string) {
+// both trees agree, and that printing again gives the same text. The
+// print needs no options: arguments, macros and conditionals are gone.
+func assertRoundTrip(t *testing.T, name, src string, opts Options) {
 	t.Helper()
-	f, diags := Parse(name, src, nil)
+	f, diags := ParseWith(name, src, opts)
 	require.False(t, diags.HasErrors())
 	var out bytes.Buffer
 	Print(&out, f)
@@ -91,7 +148,7 @@ func TestParseKO(t *testing.T) {
 			}
 			require.NotEmpty(t, want, "no # ERROR marker")
 
-			_, diags := Parse(path, src, nil)
+			_, diags := parseCorpus(t, path, src)
 			got := map[int][]string{}
 			for _, d := range diags.Items {
 				assert.Equal(t, path, d.Span.Start.File)

@@ -1,6 +1,7 @@
 package lang
 
 import (
+	"math"
 	"strings"
 
 	"github.com/alecthomas/participle/v2/lexer"
@@ -9,8 +10,7 @@ import (
 	"etap/lang/ast"
 )
 
-// decl parses one top-level declaration; it returns nil for a stray `;`,
-// which stap accepts between declarations (`global x;`).
+// decl parses one top-level declaration.
 func (p *parser) decl() ast.Decl {
 	t := p.peek()
 	switch {
@@ -27,8 +27,8 @@ func (p *parser) decl() ast.Decl {
 		p.next()
 		return &ast.EmbeddedCDecl{Base: p.base(t), Code: embeddedCode(t)}
 	case isOp(t, ";"):
-		p.next()
-		return nil
+		p.fail(p.errorAt(t, CodeUnexpected, "unexpected ';' between declarations").
+			WithHint("remove it: only a global declaration may end with ';'"))
 	case isOp(t, "}"):
 		p.fail(p.errorAt(t, CodeStrayBrace, "unexpected '}' outside any probe or function").
 			WithHint("remove it, or look for a missing '{' before it"))
@@ -38,6 +38,22 @@ func (p *parser) decl() ast.Decl {
 	}
 	p.failExpected("'probe'", "'global'", "'function'", "'private'")
 	return nil
+}
+
+// startsDecl reports whether t begins a declaration: where the parser
+// resynchronises after an error.
+func startsDecl(t *lexer.Token) bool {
+	if t.Type == tokEmbedded {
+		return true
+	}
+	if t.Type != tokKeyword {
+		return false
+	}
+	switch t.Value {
+	case "probe", "global", "function", "private":
+		return true
+	}
+	return false
 }
 
 // followsPointStart reports whether t can follow the first word of a probe
@@ -75,21 +91,45 @@ func embeddedCode(t *lexer.Token) string { return t.Value[2 : len(t.Value)-2] }
 
 // ---- probes ----
 
-// probe parses a probe or a probe alias; start is the `probe` keyword.
+// probe parses a probe or a probe alias; start is the `probe` keyword. An
+// alias may define several names, `probe a = b = PP { }`, as in stap.
 func (p *parser) probe() ast.Decl {
 	start := p.next()
-	points := p.pointList()
-	if t := p.peek(); isOp(t, "=") || isOp(t, "+=") {
+	var names []*ast.ProbePoint
+	epilogue := false
+	for {
+		points := p.pointList()
+		t := p.peek()
+		if !isOp(t, "=") && !isOp(t, "+=") {
+			p.semicolonAfterPoints()
+			if names == nil {
+				body := p.block()
+				return &ast.ProbeDecl{Base: p.base(start), Points: points, Body: body}
+			}
+			a := &ast.AliasDecl{Names: names, Epilogue: epilogue, Points: points, Body: p.block()}
+			if comma := p.peek(); isOp(comma, ",") {
+				if epilogue {
+					p.fail(p.errorAt(comma, CodeProbePoint, "an alias with '+=' has one body").
+						WithHint("a prologue and an epilogue together are written NAME = PP { prologue }, { epilogue }"))
+				}
+				p.next()
+				a.EpilogueBody = p.block()
+			}
+			a.Base = p.base(start)
+			return a
+		}
+		if len(points) != 1 {
+			p.fail(p.errorAt(t, CodeProbePoint, "an alias defines one name at a time; saw %d probe points before '%s'", len(points), t.Value).
+				WithHint("write one 'probe NAME = ...' for each name"))
+		}
+		if pp := points[0]; pp.Optional || pp.Sufficient {
+			p.fail(diag.Errorf(diag.Parse, CodeProbePoint, pp.Span(), "an alias name cannot be optional ('?') or sufficient ('!')").
+				WithHint("mark the points after '%s' instead", t.Value))
+		}
+		names = append(names, points[0])
+		epilogue = epilogue || t.Value == "+="
 		p.next()
-		a := &ast.AliasDecl{Names: points, Epilogue: t.Value == "+=", Points: p.pointList()}
-		p.semicolonAfterPoints()
-		a.Body = p.block()
-		a.Base = p.base(start)
-		return a
 	}
-	p.semicolonAfterPoints()
-	body := p.block()
-	return &ast.ProbeDecl{Base: p.base(start), Points: points, Body: body}
 }
 
 // semicolonAfterPoints reports and skips `;` in `probe begin; { }`, a
@@ -102,56 +142,136 @@ func (p *parser) semicolonAfterPoints() {
 	}
 }
 
+// pointList parses `PP, PP, ...`, each point expanded to the points its
+// braces stand for, and checks the finished points.
 func (p *parser) pointList() []*ast.ProbePoint {
-	points := []*ast.ProbePoint{p.point()}
-	for p.acceptOp(",") {
-		points = append(points, p.point())
+	points := p.points()
+	for _, pp := range points {
+		p.checkEmptyArgs(pp)
 	}
 	return points
 }
 
-// point parses `comp.comp(arg)...[?][!] [if (cond)]`.
-func (p *parser) point() *ast.ProbePoint {
-	start := p.peek()
-	pp := &ast.ProbePoint{}
-	var parens []diag.Pos // where each component's `(` is
+// points parses a comma list of probe points, expanding braces.
+func (p *parser) points() []*ast.ProbePoint {
+	var points []*ast.ProbePoint
 	for {
-		c, lparen := p.component()
-		pp.Components = append(pp.Components, c)
-		parens = append(parens, lparen)
+		points = append(points, p.point()...)
+		if !p.acceptOp(",") {
+			return points
+		}
+	}
+}
+
+// point parses one written probe point, `comp.comp(arg)...[?|!] [if
+// (cond)]`, where a component may be a brace group `{PP, PP}`, and returns
+// the points it stands for: stap expands `a.{b,c}.d` to a.b.d and a.c.d in
+// its parser, and so do we, so that later passes see plain points.
+func (p *parser) point() []*ast.ProbePoint {
+	start := p.peek()
+	var points []*ast.ProbePoint
+	for {
+		alts := p.componentAlts()
+		if points == nil {
+			points = alts
+		} else {
+			points = p.product(points, alts)
+		}
 		if !p.acceptOp(".") {
 			break
 		}
 	}
-	for suffix := true; suffix; {
-		switch {
-		case p.acceptOp("?"):
-			pp.Optional = true
-		case p.acceptOp("!"):
-			pp.Sufficient = true
-		default:
-			suffix = false
+	if t := p.peek(); isOp(t, "?") || isOp(t, "!") {
+		p.next()
+		for _, pp := range points {
+			if pp.Optional || pp.Sufficient {
+				p.fail(p.errorAt(t, CodeProbePoint, "'%s' after a point that is already marked '?' or '!'", t.Value))
+			}
+			pp.Optional, pp.Sufficient = t.Value == "?", t.Value == "!"
 		}
 	}
-	if p.atKeyword("if") {
+	if t := p.peek(); isKeyword(t, "if") {
 		p.next()
-		pp.Cond = p.parenExpr()
+		cond := p.parenExpr()
+		for _, pp := range points {
+			if pp.Cond != nil {
+				p.fail(p.errorAt(t, CodeProbePoint, "a second condition for a probe point").
+					WithHint("join the conditions with &&"))
+			}
+			pp.Cond = cond
+		}
 	}
-	pp.Base = p.base(start)
-	p.checkEmptyArgs(pp, parens)
-	return pp
+	for _, pp := range points {
+		pp.Base = p.base(start)
+	}
+	return points
+}
+
+// componentAlts parses one component, or a brace group of points, and
+// returns the points that continue from it: one, or one per alternative.
+func (p *parser) componentAlts() []*ast.ProbePoint {
+	if t := p.peek(); isOp(t, "{") {
+		p.next()
+		p.enter()
+		points := p.points()
+		p.leave()
+		p.expectOp("}")
+		return points
+	}
+	c := p.component()
+	return []*ast.ProbePoint{{Base: c.Base, Components: []*ast.Component{c}}}
+}
+
+// product joins each of the heads with each of the tails, as the
+// components of `{a,b}.{c,d}` do; only the last part of a point may carry
+// `?`, `!` or a condition.
+func (p *parser) product(heads, tails []*ast.ProbePoint) []*ast.ProbePoint {
+	out := make([]*ast.ProbePoint, 0, len(heads)*len(tails))
+	for _, h := range heads {
+		if h.Optional || h.Sufficient || h.Cond != nil {
+			p.fail(diag.Errorf(diag.Parse, CodeProbePoint, h.Span(), "'?', '!' and 'if' may follow only the last part of a probe point").
+				WithHint("move it after the whole point"))
+		}
+		for _, t := range tails {
+			comps := make([]*ast.Component, 0, len(h.Components)+len(t.Components))
+			for _, c := range append(h.Components, t.Components...) {
+				copied := *c
+				copied.Arg = copyLiteral(c.Arg)
+				comps = append(comps, &copied)
+			}
+			out = append(out, &ast.ProbePoint{Components: comps, Optional: t.Optional, Sufficient: t.Sufficient, Cond: t.Cond})
+		}
+	}
+	return out
+}
+
+// copyLiteral copies a component's literal argument, so that the points a
+// brace group expands to share no nodes but their condition.
+func copyLiteral(x ast.Expr) ast.Expr {
+	switch x := x.(type) {
+	case *ast.IntLit:
+		c := *x
+		return &c
+	case *ast.StringLit:
+		c := *x
+		return &c
+	}
+	return x
 }
 
 // checkEmptyArgs reports components written with `()`, such as begin():
 // stap gives them no meaning, and the user usually meant no parentheses
-// or forgot the number.
-func (p *parser) checkEmptyArgs(pp *ast.ProbePoint, parens []diag.Pos) {
+// or forgot the number. A component that a brace group copied into
+// several points is reported once.
+func (p *parser) checkEmptyArgs(pp *ast.ProbePoint) {
 	for i, c := range pp.Components {
-		if !c.HasParens || c.Arg != nil {
+		lparen, ok := p.emptyParens[c.Start]
+		if !c.HasParens || c.Arg != nil || !ok {
 			continue
 		}
+		delete(p.emptyParens, c.Start)
 		name := pointName(append(pp.Components[:i:i], &ast.Component{Name: c.Name}))
-		span := diag.Span{Start: parens[i], End: c.End}
+		span := diag.Span{Start: lparen, End: c.End}
 		if pp.Components[0].Name == "timer" && timerNumbers[c.Name] {
 			fixed := *c
 			fixed.Arg = &ast.IntLit{Value: 1, Text: "1"}
@@ -193,12 +313,13 @@ func pointName(comps []*ast.Component) string {
 	return b.String()
 }
 
-// component parses one dotted part. Its name is every identifier, keyword,
-// number and `*` written without space between them, so that `sys_*_at`,
-// `**` and `.return` are names. lparen is the position of its `(`, if any.
-func (p *parser) component() (c *ast.Component, lparen diag.Pos) {
+// component parses one dotted part. Its name is every identifier, keyword
+// and `*` written without space between them, so that `sys_*_at`, `**`
+// and `.return` are names. An empty `()` is recorded in emptyParens for
+// checkEmptyArgs, which reports it once the whole point is known.
+func (p *parser) component() *ast.Component {
 	start := p.peek()
-	if !isComponentPart(start) || start.Type == tokInt {
+	if !isComponentPart(start) {
 		p.failExpected("a probe point")
 	}
 	var name strings.Builder
@@ -209,22 +330,27 @@ func (p *parser) component() (c *ast.Component, lparen diag.Pos) {
 			break
 		}
 	}
-	c = &ast.Component{Name: name.String()}
+	c := &ast.Component{Name: name.String()}
 	if t := p.peek(); isOp(t, "(") {
 		p.next()
-		lparen = toPos(t.Pos)
 		c.HasParens = true
 		if !p.atOp(")") {
 			c.Arg = p.pointArg()
 		}
 		p.expectOp(")")
+		if c.Arg == nil {
+			if p.emptyParens == nil {
+				p.emptyParens = map[diag.Pos]diag.Pos{}
+			}
+			p.emptyParens[toPos(start.Pos)] = toPos(t.Pos)
+		}
 	}
 	c.Base = p.base(start)
-	return c, lparen
+	return c
 }
 
 func isComponentPart(t *lexer.Token) bool {
-	return t.Type == tokIdent || t.Type == tokKeyword || t.Type == tokInt || isOp(t, "*")
+	return t.Type == tokIdent || t.Type == tokKeyword || t.Type == tokTargetVar || isOp(t, "*")
 }
 
 // pointArg parses the literal argument of a component: a number, possibly
@@ -244,23 +370,42 @@ func (p *parser) literal() ast.Expr {
 	switch {
 	case t.Type == tokString:
 		return p.stringLit()
-	case t.Type == tokInt:
-		return p.intLit()
-	case isOp(t, "-") && p.peek2().Type == tokInt:
+	case t.Type == tokInt || isOp(t, "-") && p.peek2().Type == tokInt:
+		return p.number()
+	}
+	return nil
+}
+
+// number parses an integer literal with an optional `-`, where stap wants
+// a number and no expression: in a global's initialiser, a probe point's
+// argument, a function's priority, the parameters of @hist_linear. Like
+// stap it takes -9223372036854775808 but no smaller.
+func (p *parser) number() *ast.IntLit {
+	t := p.peek()
+	neg := isOp(t, "-")
+	if neg {
 		p.next()
-		lit := p.intLit()
+	}
+	if p.peek().Type != tokInt {
+		p.failExpected("a number")
+	}
+	lit := p.intLit()
+	if neg {
+		if uint64(lit.Value) > 1<<63 {
+			p.report(diag.Errorf(diag.Parse, CodeIntRange, p.from(toPos(t.Pos)).Span(), "integer literal -%s is out of range", lit.Text).
+				WithHint("the smallest integer is -9223372036854775808 (-2^63)"))
+		}
 		lit.Base.Start = toPos(t.Pos)
 		lit.Value = -lit.Value
 		lit.Text = "-" + lit.Text
-		return lit
 	}
-	return nil
+	return lit
 }
 
 // ---- globals ----
 
 // global parses the variables of `global a, b = 5, c[10], d%[10], e%`;
-// start is `global` or `private`.
+// start is `global` or `private`. A `;` may end the declaration.
 func (p *parser) global(start *lexer.Token, private bool) *ast.GlobalDecl {
 	g := &ast.GlobalDecl{Private: private}
 	for {
@@ -269,6 +414,7 @@ func (p *parser) global(start *lexer.Token, private bool) *ast.GlobalDecl {
 			break
 		}
 	}
+	p.acceptOp(";")
 	g.Base = p.base(start)
 	return g
 }
@@ -281,9 +427,7 @@ func (p *parser) globalVar() *ast.GlobalVar {
 	}
 	if p.acceptOp("[") {
 		v.IsArray = true
-		if !p.atOp("]") {
-			v.Size = p.arraySize()
-		}
+		v.Size = p.arraySize()
 		p.expectOp("]")
 	}
 	if t := p.peek(); isOp(t, "=") || isOp(t, "==") {
@@ -298,11 +442,11 @@ func (p *parser) globalVar() *ast.GlobalVar {
 			p.fail(p.errorAt(p.peek(), CodeGlobalInit, "a global's initial value must be a number or a string literal; saw %s",
 				describe(p.peek())).WithHint("assign computed values in 'probe begin'"))
 		}
-		if t := p.peek(); t.Type == tokOp && binaryPrec[t.Value] != 0 {
+		if t := p.peek(); t.Type == tokOp && isBinaryOp(t.Value) {
 			p.fail(p.errorAt(t, CodeGlobalInit, "a global's initial value must be a single literal").
 				WithHint("assign computed values in 'probe begin'"))
 		}
-		if v.IsArray || v.Wrap {
+		if v.IsArray {
 			p.report(diag.Errorf(diag.Parse, CodeGlobalInit, v.Init.Span(), "array '%s' cannot have an initial value", v.Name).
 				WithHint("fill the array in 'probe begin'"))
 		}
@@ -311,30 +455,50 @@ func (p *parser) globalVar() *ast.GlobalVar {
 	return v
 }
 
+// arraySize parses the N of `global a[N]`: a number from 1 to 2^31-1, as
+// stap takes. `a[]` is not stp: an array needs no brackets to be one.
 func (p *parser) arraySize() int64 {
 	t := p.peek()
-	if t.Type != tokInt {
-		p.failExpected("an array size", "']'")
+	if isOp(t, "]") {
+		p.fail(p.errorAt(t, CodeBadArraySize, "expected an array size; saw ']'").
+			WithHint("declare 'global a' (its uses make it an array) or give a size: 'global a[100]'"))
 	}
-	lit := p.intLit()
-	if lit.Value <= 0 {
-		p.report(p.errorAt(t, CodeBadArraySize, "array size %s must be a positive number", t.Value))
+	if t.Type != tokInt && !isOp(t, "-") {
+		p.failExpected("an array size")
+	}
+	lit := p.number()
+	if lit.Value <= 0 || lit.Value > math.MaxInt32 {
+		p.report(diag.Errorf(diag.Parse, CodeBadArraySize, lit.Span(), "array size %s is out of range", lit.Text).
+			WithHint("a size is from 1 to 2147483647"))
 	}
 	return lit.Value
 }
 
 // ---- functions ----
 
-// function parses `function name[:type] (params) { body }` or with a
-// `%{ ... %}` body; start is `function` or `private`.
+// function parses `function name[:type] (params) [:priority] { body }` or
+// with a `%{ ... %}` body; start is `function` or `private`.
 func (p *parser) function(start *lexer.Token, private bool) *ast.FunctionDecl {
 	p.expectKeyword("function")
-	f := &ast.FunctionDecl{Private: private, Name: p.expectIdent("a function name").Name}
+	f := &ast.FunctionDecl{Private: private}
+	// The type names are keywords, but stap takes them as function names.
+	if t := p.peek(); isKeyword(t, "long") || isKeyword(t, "string") {
+		p.next()
+		f.Name = t.Value
+	} else {
+		f.Name = p.expectIdent("a function name").Name
+	}
 	f.Result = p.optType()
 	p.expectOp("(")
 	if !p.atOp(")") {
+		seen := map[string]diag.Span{}
 		for {
 			name := p.expectIdent("a parameter name")
+			if first, dup := seen[name.Name]; dup {
+				p.report(diag.Errorf(diag.Parse, CodeDuplicateParam, name.Span(), "function '%s' has two parameters named '%s'", f.Name, name.Name).
+					WithNote(first, "the first is here"))
+			}
+			seen[name.Name] = name.Span()
 			param := &ast.Param{Name: name.Name, Type: p.optType()}
 			param.Base = p.from(name.Start)
 			f.Params = append(f.Params, param)
@@ -344,6 +508,9 @@ func (p *parser) function(start *lexer.Token, private bool) *ast.FunctionDecl {
 		}
 	}
 	p.expectOp(")")
+	if p.acceptOp(":") {
+		f.Priority = p.priority()
+	}
 	if t := p.peek(); t.Type == tokEmbedded {
 		p.next()
 		f.EmbeddedC = embeddedCode(t)
@@ -354,18 +521,35 @@ func (p *parser) function(start *lexer.Token, private bool) *ast.FunctionDecl {
 	return f
 }
 
+// priority parses the N of `function f() :N`, a positive number.
+func (p *parser) priority() int64 {
+	t := p.peek()
+	if t.Type != tokInt && !isOp(t, "-") {
+		bailAtLexError(t)
+		p.fail(p.errorAt(t, CodePriority, "expected a priority number after ':'; saw %s", describe(t)).
+			WithHint("a function's type goes before its parameters: function f:long ()"))
+	}
+	lit := p.number()
+	if lit.Value < 1 {
+		p.report(diag.Errorf(diag.Parse, CodePriority, lit.Span(), "function priority %s must be 1 or more", lit.Text).
+			WithHint("priority 0 is the script's own definition"))
+	}
+	return lit.Value
+}
+
 // optType parses an optional `:long` or `:string`.
 func (p *parser) optType() ast.TypeName {
 	if !p.acceptOp(":") {
 		return ""
 	}
 	t := p.peek()
-	if t.Type != tokIdent {
+	switch {
+	case isKeyword(t, "long") || isKeyword(t, "string"):
+	case t.Type == tokIdent:
+		p.report(p.errorAt(t, CodeBadType, "unknown type '%s'", t.Value).WithHint("use 'long' or 'string'"))
+	default:
 		p.failExpected("'long'", "'string'")
 	}
 	p.next()
-	if t.Value != "long" && t.Value != "string" {
-		p.report(p.errorAt(t, CodeBadType, "unknown type '%s'", t.Value).WithHint("use 'long' or 'string'"))
-	}
 	return ast.TypeName(t.Value)
 }

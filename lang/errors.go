@@ -54,11 +54,48 @@ const (
 	CodeBadType = "P019"
 	// CodeForeachSort marks more than one sort mark in a foreach.
 	CodeForeachSort = "P020"
-	// CodeNotIndexable marks `[...]` after something that is not an array
-	// name, or `->` after something that is not a context variable.
-	CodeNotIndexable = "P021"
+	// P021 marked `[...]` or `->` after a value other than an array or a
+	// context variable; stap's grammar takes them after any value, so the
+	// code is retired.
 	// CodeBadArraySize marks a global array size that is not a positive integer.
 	CodeBadArraySize = "P022"
+	// CodeTooLarge marks a script, with its arguments substituted, larger
+	// than 16 MiB.
+	CodeTooLarge = "P023"
+	// CodeNestedArg marks $N or @N inside the value of a script argument.
+	CodeNestedArg = "P024"
+	// CodeConditional marks a malformed preprocessor conditional: a %?, %:
+	// or %) without its %(, a second %:, a %( not closed.
+	CodeConditional = "P025"
+	// CodeCondition marks a condition of %( ... %? that cannot be
+	// evaluated, such as `arch < "x86_64"` or `kernel_v == 5`.
+	CodeCondition = "P026"
+	// CodeMacro marks a malformed @define or macro invocation.
+	CodeMacro = "P027"
+	// CodeHistogram marks @hist_log or @hist_linear where a value is
+	// expected: a histogram can only be printed, indexed or iterated.
+	CodeHistogram = "P028"
+	// CodeProbePoint marks a misplaced probe point suffix (`?`, `!`, `if`)
+	// or a malformed alias name.
+	CodeProbePoint = "P029"
+	// CodeStarIndex marks `*` as an array index outside delete, in and
+	// foreach slices, where it would mean "any key".
+	CodeStarIndex = "P030"
+	// CodePriority marks a function priority that is not a positive number.
+	CodePriority = "P031"
+	// CodeAtArgs marks arguments that an @operator does not take, such as
+	// @cast(p, "") or @kregister(r).
+	CodeAtArgs = "P032"
+	// CodeTargetSuffix marks a context expression suffix that cannot follow
+	// what precedes it: `$p$->f`, a second `&`.
+	CodeTargetSuffix = "P033"
+	// CodeDuplicateParam marks two parameters of a function with one name.
+	CodeDuplicateParam = "P034"
+	// CodeMacroRedefinesOperator marks (as a warning) a macro named like a
+	// built-in @operator, which the macro then hides.
+	CodeMacroRedefinesOperator = "P035"
+	// CodeEmpty marks a script without declarations.
+	CodeEmpty = "P036"
 )
 
 // maxErrors caps the diagnostics of one parse: after that many, the rest

@@ -13,8 +13,8 @@ import (
 	"etap/lang/ast"
 )
 
-// dump renders a tree without positions and without ParenExpr nodes, the
-// two things a Print round trip may change.
+// dump renders a tree without positions, ParenExpr nodes and the file's
+// expansions, the things a Print round trip may change.
 func dump(n any) string {
 	var b strings.Builder
 	dumpValue(&b, reflect.ValueOf(n))
@@ -43,7 +43,7 @@ func dumpValue(b *strings.Builder, v reflect.Value) {
 		b.WriteString(v.Type().Name() + "{")
 		for i := range v.NumField() {
 			f := v.Type().Field(i)
-			if f.Type == baseType || f.Type == posType || f.Name == "Name" && v.Type() == reflect.TypeOf(ast.File{}) {
+			if f.Type == baseType || f.Type == posType || (f.Name == "Name" || f.Name == "Expansions") && v.Type() == reflect.TypeOf(ast.File{}) {
 				continue
 			}
 			b.WriteString(f.Name + ":")
@@ -107,6 +107,38 @@ func sexpr(x ast.Expr) string {
 		return list("@"+x.Op, append([]ast.Expr{x.X}, x.Args...)...)
 	case *ast.ParenExpr:
 		return list("paren", x.X)
+	case *ast.HistIndexExpr:
+		return list("hist[]", append([]ast.Expr{x.Hist}, x.Index...)...)
+	case *ast.HistInExpr:
+		return list("in", append([]ast.Expr{x.Hist}, x.Keys...)...)
+	case *ast.TargetExpr:
+		parts := []string{sexpr(x.X)}
+		if x.AddrOf {
+			parts = append([]string{"&"}, parts...)
+		}
+		for _, st := range x.Path {
+			if st.Index == nil {
+				parts = append(parts, "(-> "+st.Member+")")
+			} else {
+				parts = append(parts, "([] "+sexpr(st.Index)+")")
+			}
+		}
+		if x.Pretty != "" {
+			parts = append(parts, x.Pretty)
+		}
+		return "(" + strings.Join(parts, " ") + ")"
+	case *ast.CastExpr:
+		s := fmt.Sprintf("(@cast %s %q", sexpr(x.X), x.Type)
+		if x.Module != "" {
+			s += fmt.Sprintf(" %q", x.Module)
+		}
+		return s + ")"
+	case *ast.AtVarExpr:
+		return fmt.Sprintf("(@var %q %q)", x.Name, x.Module)
+	case *ast.AtExpr:
+		return list("@"+x.Op, x.Args...)
+	case *ast.EmbeddedExpr:
+		return "(%{" + x.Code + "%})"
 	}
 	return fmt.Sprintf("?%T", x)
 }

@@ -8,46 +8,58 @@ import (
 	"github.com/alecthomas/participle/v2/lexer"
 
 	"etap/diag"
+	"etap/lang/ast"
 )
 
 // Token types of the stp lexer. They are negative, like participle's EOF, so
 // that they never collide with a rune.
 const (
-	tokIdent     lexer.TokenType = -2 - iota // plain identifier: a, printf, string
-	tokTargetVar                             // context variable: $fd, $$vars
+	tokIdent     lexer.TokenType = -2 - iota // plain identifier: a, printf
+	tokTargetVar                             // context variable: $fd, $$vars, $ (all words that start with $)
 	tokInt                                   // integer literal, raw text
 	tokString                                // string literal, raw text with quotes
-	tokKeyword                               // probe, if, in, ...
-	tokOp                                    // operator or punctuation
-	tokAt                                    // @count, @cast, ...
+	tokKeyword                               // probe, if, in, string, ...
+	tokOp                                    // operator, punctuation, %( %? %: %)
+	tokAt                                    // @count, @cast, @define, @macro, ...
 	tokEmbedded                              // %{ ... %}, raw text with delimiters
-	// tokError stands where the lexer already reported a problem; the parser
-	// gives up on the declaration silently, so one mistake yields one error.
+	// tokError stands where the lexer or the preprocessor already reported
+	// a problem; the parser gives up on the declaration silently, so one
+	// mistake yields one error.
 	tokError
 )
 
 // keywords can never be identifiers; lexing them as their own type keeps the
-// expression parser from taking `in` or `limit` for a variable.
+// expression parser from taking `in` or `limit` for a variable. As in stap,
+// the type names `string` and `long` are keywords too.
 var keywords = map[string]bool{
 	"probe": true, "global": true, "private": true, "function": true,
 	"if": true, "else": true, "for": true, "foreach": true, "in": true,
 	"limit": true, "return": true, "delete": true, "while": true,
 	"break": true, "continue": true, "next": true, "try": true, "catch": true,
+	"string": true, "long": true,
 }
 
 // operators holds every operator and punctuation mark, longest first, so
-// that the first match is the longest: `<<<` before `<<` before `<`.
+// that the first match is the longest: `<<<` before `<<` before `<`. The
+// preprocessor's `%(`, `%?`, `%:` and `%)` are operators wherever they
+// appear, as in stap: `a%(b)` does not mean `a % (b)`.
 var operators = []string{
-	"<<<", "<<=", ">>=",
+	"<<<", "<<=", ">>=", ">>>",
 	"->", "++", "--", "&&", "||", "==", "!=", "<=", ">=", "<<", ">>",
 	"+=", "-=", "*=", "/=", "%=", "&=", "^=", "|=", ".=", "=~", "!~",
+	"%(", "%?", "%:", "%)",
 	"+", "-", "*", "/", "%", "<", ">", "=", "!", "~", "&", "|", "^",
 	".", ",", ";", ":", "?", "(", ")", "[", "]", "{", "}",
 }
 
-// Lexer is the participle lexer definition of stp. Parse uses the same
-// scanner directly so that it can substitute script arguments and keep the
-// lexer's diagnostics; Lexer serves participle and tools that want tokens.
+// maxScriptSize bounds the text that one parse reads, script arguments
+// included: past it, a script gets an error instead of the memory it asks for.
+const maxScriptSize = 16 << 20
+
+// Lexer is the participle lexer definition of stp. It yields the tokens as
+// written, before preprocessing and without script arguments; Parse uses
+// the same scanner directly so that it can substitute arguments and keep
+// the lexer's diagnostics.
 var Lexer lexer.Definition = definition{}
 
 type definition struct{}
@@ -64,7 +76,7 @@ func (definition) Symbols() map[string]lexer.TokenType {
 // Lex tokenises r without script arguments. A lexical problem, such as an
 // unterminated string, is returned as the error, a *diag.Diagnostic.
 func (d definition) Lex(filename string, r io.Reader) (lexer.Lexer, error) {
-	src, err := io.ReadAll(r)
+	src, err := io.ReadAll(io.LimitReader(r, maxScriptSize+1))
 	if err != nil {
 		return nil, err
 	}
@@ -94,6 +106,41 @@ func (l *tokenList) Next() (lexer.Token, error) {
 	return t, nil
 }
 
+// origin records where a token made by an expansion stands in the source.
+// Such a token takes the position of what it was expanded from (a `$1`,
+// an `@macro(...)` call), so that every position points into text the
+// user wrote; end is where that text ends. note says what the token was
+// expanded from ("expanded from macro '@m'", at the token in the macro's
+// body); inner is where the token came from inside that body, if it was
+// expanded there already, and outer where the invocation came from, if it
+// was itself expanded. The chain is kept as links, not copied per token:
+// a deep expansion makes many tokens and few diagnostics.
+type origin struct {
+	end          diag.Pos
+	note         diag.Related
+	inner, outer *origin
+}
+
+// notes lists the "expanded from" notes of o, innermost first.
+func (o *origin) notes() []diag.Related {
+	if o == nil {
+		return nil
+	}
+	return append(append(o.inner.notes(), o.note), o.outer.notes()...)
+}
+
+// paste describes the script argument a sub-scanner lexes: its text comes
+// first in the sub-scanner's source, followed by some of the script after
+// the `$1`, because stap pastes arguments as characters and a token may
+// run on from the argument into the script (`$1_open`).
+type paste struct {
+	n    int // length of the argument's text
+	at   lexer.Position
+	end  diag.Pos // just after the `$1`
+	name string   // "$1", "@2", "$#"
+	note diag.Related
+}
+
 // scanner turns stp source into tokens. Token values are the raw source
 // text, so that a token's end is its start advanced over its value.
 type scanner struct {
@@ -104,17 +151,41 @@ type scanner struct {
 	line      int
 	lineStart int
 	toks      []lexer.Token
+	origins   []*origin // nil, or (after run) one entry per token, nil for a token written as is
 	diags     []*diag.Diagnostic
+	paste     *paste // set in the sub-scanner of a script argument
+	pasted    int    // bytes of script arguments substituted so far
+	// expansions are the script arguments substituted, for ast.File.
+	expansions []*ast.Expansion
 }
 
 // scan tokenises src. args are the script arguments that $N and @N name.
 // The token list always ends with an EOF token.
 func scan(file, src string, args []string) *scanner {
+	s := &scanner{file: file, src: src, args: args, line: 1}
+	if len(src) > maxScriptSize {
+		s.tooLarge()
+		return s
+	}
 	// Scripts average more than four bytes per token; sizing the slice up
 	// front saves most of the copying of a growing one.
-	s := &scanner{file: file, src: src, args: args, line: 1, toks: make([]lexer.Token, 0, len(src)/4+1)}
+	s.toks = make([]lexer.Token, 0, len(src)/4+1)
 	s.run()
 	return s
+}
+
+// tooLarge reports a script over maxScriptSize at the first byte past the
+// limit and yields no tokens: parsing the rest would cost what the limit
+// is there to save.
+func (s *scanner) tooLarge() {
+	head := s.src[:maxScriptSize]
+	s.line = 1 + strings.Count(head, "\n")
+	s.lineStart = strings.LastIndexByte(head, '\n') + 1
+	s.off = maxScriptSize
+	at := s.pos()
+	s.errorf(at, CodeTooLarge, "split it, or move data into script arguments or a file it reads",
+		"the script is larger than %d MiB", maxScriptSize>>20)
+	s.toks = append(s.toks, lexer.EOFToken(at))
 }
 
 func (s *scanner) pos() lexer.Position {
@@ -138,12 +209,26 @@ func (s *scanner) advance(n int) {
 	}
 }
 
+// at is where a token that starts at start stands: in a script argument's
+// sub-scanner, every token that starts in the argument stands at the `$1`.
+func (s *scanner) at(start lexer.Position) lexer.Position {
+	if s.paste != nil {
+		return s.paste.at
+	}
+	return start
+}
+
 func (s *scanner) emit(typ lexer.TokenType, start lexer.Position) {
-	s.toks = append(s.toks, lexer.Token{Type: typ, Value: s.src[start.Offset:s.off], Pos: start})
+	s.toks = append(s.toks, lexer.Token{Type: typ, Value: s.src[start.Offset:s.off], Pos: s.at(start)})
 }
 
 func (s *scanner) errorf(at lexer.Position, code, hint, format string, args ...any) {
-	d := diag.Errorf(diag.Parse, code, diag.Span{Start: toPos(at), End: toPos(s.pos())}, format, args...)
+	span := diag.Span{Start: toPos(at), End: toPos(s.pos())}
+	if s.paste != nil {
+		span = diag.Span{Start: toPos(s.paste.at), End: s.paste.end}
+		format = "in script argument " + s.paste.name + ": " + format
+	}
+	d := diag.Errorf(diag.Parse, code, span, format, args...)
 	if hint != "" {
 		d.Hint = hint
 	}
@@ -151,51 +236,44 @@ func (s *scanner) errorf(at lexer.Position, code, hint, format string, args ...a
 }
 
 func (s *scanner) run() {
-	for {
-		if !s.skipSpaceAndComments() {
-			break
+	for s.off < len(s.src) {
+		if !s.skipOne() {
+			s.token()
 		}
-		if s.off >= len(s.src) {
-			break
-		}
-		s.token()
 	}
 	s.toks = append(s.toks, lexer.EOFToken(s.pos()))
+	if s.origins != nil {
+		s.origins = append(s.origins, make([]*origin, len(s.toks)-len(s.origins))...)
+	}
 }
 
-// skipSpaceAndComments reports false when an unterminated comment ate the
-// rest of the file.
-func (s *scanner) skipSpaceAndComments() bool {
-	for s.off < len(s.src) {
-		c := s.src[s.off]
-		switch {
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v':
-			s.advance(1)
-		case c == '#' || (c == '/' && s.peekByte(1) == '/'):
-			s.skipLine()
-		case c == '/' && s.peekByte(1) == '*':
-			start := s.pos()
-			end := strings.Index(s.src[s.off+2:], "*/")
-			if end < 0 {
-				s.advance(len(s.src) - s.off)
-				s.errorf(start, CodeUnterminatedComment, "close it with '*/'", "unterminated comment")
-				s.emit(tokError, start)
-				return false
-			}
-			s.advance(end + 4)
-		default:
+// skipOne skips one white space character or comment and reports whether
+// there was one.
+func (s *scanner) skipOne() bool {
+	c := s.src[s.off]
+	switch {
+	case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v':
+		s.advance(1)
+	case c == '#' || (c == '/' && s.peekByte(1) == '/'):
+		end := strings.IndexByte(s.src[s.off:], '\n')
+		if end < 0 {
+			end = len(s.src) - s.off
+		}
+		s.advance(end)
+	case c == '/' && s.peekByte(1) == '*':
+		start := s.pos()
+		end := strings.Index(s.src[s.off+2:], "*/")
+		if end < 0 {
+			s.advance(len(s.src) - s.off)
+			s.errorf(start, CodeUnterminatedComment, "close it with '*/'", "unterminated comment")
+			s.emit(tokError, start)
 			return true
 		}
+		s.advance(end + 4)
+	default:
+		return false
 	}
 	return true
-}
-
-func (s *scanner) skipLine() {
-	end := strings.IndexByte(s.src[s.off:], '\n')
-	if end < 0 {
-		end = len(s.src) - s.off
-	}
-	s.advance(end)
 }
 
 func isIdentStart(c byte) bool {
@@ -204,6 +282,8 @@ func isIdentStart(c byte) bool {
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
+func isAlnum(c byte) bool { return isDigit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') }
+
 func isIdentChar(c byte) bool { return isIdentStart(c) || isDigit(c) }
 
 // token scans the one token that starts at s.off.
@@ -211,15 +291,9 @@ func (s *scanner) token() {
 	start := s.pos()
 	c := s.src[s.off]
 	switch {
-	case c == '$' && s.peekByte(1) == '#':
-		s.advance(2)
-		s.substitute(start, tokInt, strconv.Itoa(len(s.args)))
-	case c == '@' && s.peekByte(1) == '#':
-		s.advance(2)
-		s.substitute(start, tokString, quote(strconv.Itoa(len(s.args))))
-	case (c == '$' || c == '@') && isDigit(s.peekByte(1)):
+	case (c == '$' || c == '@') && (s.peekByte(1) == '#' || isDigit(s.peekByte(1))):
 		s.scriptArg(start)
-	case c == '$' && isIdentChar(s.peekByte(1)):
+	case c == '$':
 		s.advance(s.identLen(1))
 		s.emit(tokTargetVar, start)
 	case c == '@' && isIdentStart(s.peekByte(1)) && s.peekByte(1) != '$':
@@ -267,8 +341,13 @@ func (s *scanner) invalidChar(start lexer.Position) {
 
 // number scans an integer literal and checks that it fits in 64 bits; the
 // parser decodes the raw text again, so a bad literal is reported once here.
+// Like stap, a number runs on over letters and digits but not `_`.
 func (s *scanner) number(start lexer.Position) {
-	s.advance(s.identLen(0))
+	n := 1
+	for isAlnum(s.peekByte(n)) {
+		n++
+	}
+	s.advance(n)
 	text := s.src[start.Offset:s.off]
 	if _, err := parseUint(text); err != nil {
 		if err == errRange {
@@ -307,8 +386,11 @@ func (s *scanner) stringLit(start lexer.Position) {
 		at := start
 		at.Offset += 1 + off
 		at.Column += 1 + off
-		d := diag.Errorf(diag.Parse, CodeBadEscape, diag.Span{Start: toPos(at), End: toPos(at)}, "%s", msg)
-		s.diags = append(s.diags, d)
+		if s.paste != nil {
+			s.errorf(at, CodeBadEscape, "", "%s", msg)
+			return
+		}
+		s.diags = append(s.diags, diag.Errorf(diag.Parse, CodeBadEscape, diag.Span{Start: toPos(at), End: toPos(at)}, "%s", msg))
 	})
 	s.emit(tokString, start)
 }
@@ -325,41 +407,100 @@ func (s *scanner) embedded(start lexer.Position) {
 	s.emit(tokEmbedded, start)
 }
 
-// scriptArg handles $N (the argument's text, lexed as tokens) and @N (the
-// argument as a string literal). The tokens take the position of $N.
+// scriptArg substitutes $N (the argument's text), @N (the argument as a
+// string literal), $# and @# (the number of arguments, as a number or a
+// string). Like stap, it pastes characters, not tokens: with $1 = "sys",
+// `$1_open` is the identifier sys_open.
 func (s *scanner) scriptArg(start lexer.Position) {
-	n := 1
-	for isDigit(s.peekByte(n)) {
-		n++
+	n := 2
+	if s.peekByte(1) != '#' {
+		for isDigit(s.peekByte(n)) {
+			n++
+		}
 	}
 	s.advance(n)
-	text := s.src[start.Offset:s.off]
-	idx, err := strconv.Atoi(text[1:])
-	if err != nil || idx < 1 || idx > len(s.args) {
-		s.errorf(start, CodeArgRange, "pass script arguments after the script name",
-			"script argument %s is out of range: %d given", text, len(s.args))
+	name := s.src[start.Offset:s.off]
+	if s.paste != nil {
+		s.errorf(start, CodeNestedArg, "", "%s cannot stand in a script argument: arguments are not substituted again", name)
 		s.emit(tokError, start)
 		return
 	}
-	arg := s.args[idx-1]
-	if text[0] == '@' {
-		s.substitute(start, tokString, quote(arg))
+	var value string
+	if name[1] == '#' {
+		value = strconv.Itoa(len(s.args))
+	} else {
+		idx, err := strconv.Atoi(name[1:])
+		if err != nil || idx < 1 || idx > len(s.args) {
+			s.errorf(start, CodeArgRange, "pass script arguments after the script name",
+				"script argument %s is out of range: %d given", name, len(s.args))
+			s.emit(tokError, start)
+			return
+		}
+		value = s.args[idx-1]
+	}
+	text := value
+	if name[0] == '@' {
+		text = quote(value)
+	}
+	s.pasted += len(text)
+	if s.pasted > maxScriptSize {
+		s.errorf(start, CodeTooLarge, "", "script arguments make the script larger than %d MiB", maxScriptSize>>20)
+		s.emit(tokError, start)
 		return
 	}
-	sub := scan(s.file, arg, nil)
-	for _, d := range sub.diags {
-		d.Message = "in script argument " + text + ": " + d.Message
-		d.Span = diag.Span{Start: toPos(start), End: toPos(s.pos())}
-		s.diags = append(s.diags, d)
+	s.substitute(start, name, value, text)
+}
+
+// substitute lexes text, what the script argument name (whose value is
+// value) written at start stands for, as if it stood in the source, which
+// it continues.
+func (s *scanner) substitute(start lexer.Position, name, value, text string) {
+	end := toPos(s.pos())
+	p := &paste{n: len(text), at: start, end: end, name: name,
+		note: diag.Related{Span: diag.Span{Start: toPos(start), End: end},
+			Message: "expanded from script argument " + name + " = " + quote(value)}}
+	// The argument's last token may run on into the script. Lex the
+	// argument followed by a few bytes of the script, twice as many while
+	// that token reaches their end: copying the whole rest of the script
+	// for every $1 would make a script with many of them quadratic.
+	rest := s.src[s.off:]
+	var sub *scanner
+	for w := 16; ; w *= 2 {
+		w = min(w, len(rest))
+		sub = &scanner{file: s.file, src: text + rest[:w], args: s.args, line: 1, paste: p}
+		for sub.off < p.n {
+			if !sub.skipOne() {
+				sub.token()
+			}
+		}
+		if sub.off < len(sub.src) || w == len(rest) {
+			break
+		}
 	}
-	for _, t := range sub.toks[:len(sub.toks)-1] {
-		t.Pos = start
-		s.toks = append(s.toks, t)
+	s.diags = append(s.diags, sub.diags...)
+	s.advance(sub.off - p.n)
+	s.expansions = append(s.expansions, &ast.Expansion{Span: diag.Span{Start: toPos(start), End: toPos(s.pos())}, Note: p.note})
+	first := len(s.toks)
+	s.toks = append(s.toks, sub.toks...)
+	for i := first; i < len(s.toks); i++ {
+		o := &origin{end: end, note: p.note}
+		if i == len(s.toks)-1 && sub.off > p.n {
+			o.end = toPos(s.pos()) // the token ran on into the script
+		}
+		s.setOrigin(i, o)
 	}
 }
 
-func (s *scanner) substitute(start lexer.Position, typ lexer.TokenType, value string) {
-	s.toks = append(s.toks, lexer.Token{Type: typ, Value: value, Pos: start})
+// setOrigin records where token i came from, making room for origins the
+// first time a script needs them.
+func (s *scanner) setOrigin(i int, o *origin) {
+	if s.origins == nil {
+		s.origins = make([]*origin, len(s.toks), cap(s.toks))
+	}
+	for len(s.origins) <= i {
+		s.origins = append(s.origins, nil)
+	}
+	s.origins[i] = o
 }
 
 // toPos converts a participle position to a diagnostic position.
@@ -367,8 +508,8 @@ func toPos(p lexer.Position) diag.Pos {
 	return diag.Pos{File: p.Filename, Offset: p.Offset, Line: p.Line, Col: p.Column}
 }
 
-// tokenEnd is the position just after t: its start advanced over its raw
-// text. Tokens substituted for $N end where their text would.
+// tokenEnd is the position just after a token written as is: its start
+// advanced over its raw text.
 func tokenEnd(t *lexer.Token) diag.Pos {
 	p := toPos(t.Pos)
 	if nl := strings.LastIndexByte(t.Value, '\n'); nl >= 0 {

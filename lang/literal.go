@@ -62,8 +62,9 @@ func digitValue(c byte) (int, bool) {
 // unescape resolves the C escapes of a string literal's body. report, when
 // not nil, hears of malformed escapes with their byte offset in body; the
 // result then holds the best guess, so the parser can decode again quietly.
-// Unknown escapes such as `\d` keep their backslash: regular expressions
-// given to =~ are written that way.
+// Like stap, an unknown escape stands for its character without the
+// backslash: "\." is ".", so a regular expression that means a literal dot
+// is written "\\.".
 func unescape(body string, report func(off int, msg string)) string {
 	if strings.IndexByte(body, '\\') < 0 {
 		return body
@@ -119,7 +120,6 @@ func unescape(body string, report func(off int, msg string)) string {
 			i += n
 			b.WriteByte(byte(v))
 		default:
-			b.WriteByte('\\')
 			b.WriteByte(e)
 		}
 	}

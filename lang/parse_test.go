@@ -150,7 +150,8 @@ func TestDeepNesting(t *testing.T) {
 		"blocks":          "probe begin { " + strings.Repeat("{", m) + strings.Repeat("}", m) + " }",
 		"unary":           "probe begin { x = " + strings.Repeat("- ", m) + "1 }",
 		"not":             "probe begin { x = " + strings.Repeat("!", m) + "1 }",
-		"increment":       "probe begin { x = " + strings.Repeat("++", m) + "y }",
+		"target indexes":  "probe begin { x = " + strings.Repeat("$a[", m) + "1" + strings.Repeat("]", m) + " }",
+		"point braces":    "probe " + strings.Repeat("{", m) + "begin" + strings.Repeat("}", m) + " { }",
 		"if":              "probe begin { " + strings.Repeat("if (1) ", m) + "x = 1 }",
 		"assign":          "probe begin { " + strings.Repeat("x = ", m) + "1 }",
 		"ternary":         "probe begin { x = " + strings.Repeat("a ? b : ", m) + "c }",
@@ -178,7 +179,7 @@ func TestModerateNestingIsFine(t *testing.T) {
 }
 
 func TestDeclarations(t *testing.T) {
-	f, diags := Parse("t.stp", `private global a = -3, w%[10], arr[]
+	f, diags := Parse("t.stp", `private global a = -3, w%[10], arr
 probe syscall.open*.return?, timer.ms(-1)! if (a) { }
 probe al.x += kernel.trace("sched:*") { }
 function f:string (x:long, y) %{ code %}`, nil)
@@ -191,8 +192,7 @@ function f:string (x:long, y) %{ code %}`, nil)
 	assert.Equal(t, "-3", g.Vars[0].Init.(*ast.IntLit).Text)
 	assert.Equal(t, int64(-3), g.Vars[0].Init.(*ast.IntLit).Value)
 	assert.Equal(t, &ast.GlobalVar{Base: g.Vars[1].Base, Name: "w", Size: 10, IsArray: true, Wrap: true}, g.Vars[1])
-	assert.True(t, g.Vars[2].IsArray)
-	assert.Zero(t, g.Vars[2].Size)
+	assert.False(t, g.Vars[2].IsArray, "an array needs no brackets")
 
 	p := f.Decls[1].(*ast.ProbeDecl)
 	require.Len(t, p.Points, 2)
@@ -242,7 +242,6 @@ func TestForeachHeaders(t *testing.T) {
 		{header: "[k1, k2-] in a", keys: 2, sortCol: 2, desc: true},
 		{header: "k in a-", keys: 1, sortCol: -1, desc: true},
 		{header: "v- = k in a", value: "v", keys: 1, sortCol: -1, desc: true},
-		{header: "v-=k in a", value: "v", keys: 1, sortCol: -1, desc: true},
 		{header: "v = k+ in a", value: "v", keys: 1, sortCol: 1},
 		{header: "k in a @sum-", keys: 1, sortCol: -1, desc: true, agg: "sum"},
 		{header: "k in a[*, 1] limit 5", keys: 1, slice: true, hasLimit: true},
@@ -291,4 +290,97 @@ func TestStatementSpans(t *testing.T) {
 	assert.Equal(t, "x = 1", text(p.Body.Stmts[0].(*ast.ExprStmt).X))
 	assert.Equal(t, "if (x) y++ else { z }", text(p.Body.Stmts[1]))
 	assert.Equal(t, "begin", text(p.Points[0]))
+}
+
+// pointNames renders the points of the first probe of src as text.
+func pointNames(t *testing.T, src string) []string {
+	t.Helper()
+	f, diags := Parse("t.stp", src, nil)
+	require.Empty(t, messages(diags))
+	var names []string
+	for _, pp := range f.Decls[0].(*ast.ProbeDecl).Points {
+		name := pointName(pp.Components)
+		if pp.Optional {
+			name += "?"
+		}
+		if pp.Sufficient {
+			name += "!"
+		}
+		if pp.Cond != nil {
+			name += " if " + sexpr(pp.Cond)
+		}
+		names = append(names, name)
+	}
+	return names
+}
+
+func TestBraceExpansion(t *testing.T) {
+	tests := []struct {
+		src  string
+		want []string
+	}{
+		{"probe syscall.{open,close} {}", []string{"syscall.open", "syscall.close"}},
+		{"probe {a,b}.{c,d} {}", []string{"a.c", "a.d", "b.c", "b.d"}},
+		{"probe a.{b.{c,d},e}.f {}", []string{"a.b.c.f", "a.b.d.f", "a.e.f"}},
+		{"probe x.{y*,z(1)}.return? {}", []string{"x.y*.return?", "x.z(1).return?"}},
+		{"probe {a?, b!, c if (g)} {}", []string{"a?", "b!", "c if g"}},
+		{"probe p.{a,b} if (g), q {}", []string{"p.a if g", "p.b if g", "q"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.src, func(t *testing.T) {
+			assert.Equal(t, tt.want, pointNames(t, tt.src))
+		})
+	}
+
+	f, diags := Parse("t.stp", "probe p.{a,b}.c(\"s\") if (g) {}", nil)
+	require.Empty(t, messages(diags))
+	points := f.Decls[0].(*ast.ProbeDecl).Points
+	require.Len(t, points, 2)
+	assert.Same(t, points[0].Cond, points[1].Cond, "one brace group shares its condition")
+	assert.NotSame(t, points[0].Components[0], points[1].Components[0], "and nothing else")
+	assert.NotSame(t, points[0].Components[2].Arg, points[1].Components[2].Arg)
+	assert.Equal(t, points[0].Span(), points[1].Span(), "each spans the whole written point")
+}
+
+func TestBraceExpansionReportsOnce(t *testing.T) {
+	_, diags := Parse("t.stp", "probe begin().{a,b,c} {}", nil)
+	assert.Equal(t, []string{"P010 probe point 'begin' does not take an empty argument list hint: write 'probe begin.a { ... }'"}, messages(diags))
+}
+
+func TestContextExpressions(t *testing.T) {
+	f, diags := Parse("t.stp", `probe begin { x = &$p->a[i + 1]->b$$; y = $p->a->b; z = @cast(q, "t", "m")->f; w = $v$ }`, nil)
+	require.Empty(t, messages(diags))
+	stmts := f.Decls[0].(*ast.ProbeDecl).Body.Stmts
+	value := func(i int) ast.Expr { return stmts[i].(*ast.ExprStmt).X.(*ast.AssignExpr).Y }
+
+	x := value(0).(*ast.TargetExpr)
+	assert.True(t, x.AddrOf)
+	assert.Equal(t, "p", x.X.(*ast.TargetVar).Name)
+	require.Len(t, x.Path, 3)
+	assert.Equal(t, "a", x.Path[0].Member)
+	assert.Equal(t, "(+ i 1)", sexpr(x.Path[1].Index))
+	assert.Equal(t, "b", x.Path[2].Member)
+	assert.Equal(t, "$$", x.Pretty)
+
+	y := value(1).(*ast.TargetVar)
+	assert.Equal(t, []string{"a", "b"}, y.Fields, "members only: a TargetVar, as before")
+
+	z := value(2).(*ast.TargetExpr)
+	assert.Equal(t, &ast.CastExpr{Base: z.X.(*ast.CastExpr).Base, X: z.X.(*ast.CastExpr).X, Type: "t", Module: "m"}, z.X)
+
+	w := value(3).(*ast.TargetExpr)
+	assert.Equal(t, "v", w.X.(*ast.TargetVar).Name)
+	assert.Equal(t, "$", w.Pretty)
+}
+
+func TestAliasAndFunctionForms(t *testing.T) {
+	f, diags := Parse("t.stp", "probe a = b = begin { x = 1 }, { x = 2 }\nfunction g:long (n) :7 { return n }", nil)
+	require.Empty(t, messages(diags))
+	a := f.Decls[0].(*ast.AliasDecl)
+	assert.Equal(t, []string{"a"}, componentNames(a.Names[0]))
+	assert.Equal(t, []string{"b"}, componentNames(a.Names[1]))
+	assert.False(t, a.Epilogue)
+	require.NotNil(t, a.EpilogueBody)
+	assert.Len(t, a.EpilogueBody.Stmts, 1)
+	assert.Equal(t, int64(7), f.Decls[1].(*ast.FunctionDecl).Priority)
 }

@@ -1,10 +1,15 @@
-// Package lang reads stp scripts: its own lexer, a recursive-descent
-// parser for declarations and statements and a precedence-climbing parser
-// for expressions, both driving participle's PeekingLexer, and the -p1
-// printer. Parse turns one file into an ast.File plus diagnostics.
+// Package lang reads stp scripts: its own lexer (which pastes script
+// arguments), stap's preprocessor (@define macros and %( %? %: %)
+// conditionals, decided by Facts), a recursive-descent parser over
+// participle's PeekingLexer that follows stap's grammar level by level,
+// and the -p1 printer. Parse and ParseWith turn one file into an ast.File
+// plus diagnostics.
 package lang
 
 import (
+	"sort"
+	"sync"
+
 	"github.com/alecthomas/participle/v2"
 	"github.com/alecthomas/participle/v2/lexer"
 
@@ -14,27 +19,74 @@ import (
 
 // grammar plugs the stp parser into participle as a Parseable root, so
 // participle checks the lexer's symbols and that the input is used up.
-var grammar = participle.MustBuild[parser](participle.Lexer(Lexer))
+var grammar = participle.MustBuild[root](participle.Lexer(Lexer))
+
+// root is the value participle makes for a parse. participle builds it
+// itself, so the parse's state reaches it through parses, keyed by the
+// first token: every copy participle makes of the PeekingLexer shares the
+// array of tokens.
+type root struct{}
+
+var parses sync.Map // *lexer.Token -> *parser
+
+// Parse implements participle.Parseable: it runs the parser that
+// ParseWith registered for these tokens.
+func (*root) Parse(lex *lexer.PeekingLexer) error {
+	p, _ := parses.Load(&lex.Range(0, 1)[0])
+	p.(*parser).parse(lex)
+	return nil
+}
 
 // maxDepth bounds the nesting of statements and expressions; deeper input
 // gets an error instead of exhausting the stack.
 const maxDepth = 1000
 
-// Parse parses one stp file. args are the script arguments: $N stands for
-// the tokens of args[N-1], @N for it as a string literal, $# and @# for
-// their count. The file holds every declaration that parsed; the list
-// (never nil) holds at most maxErrors diagnostics, sorted by position.
+// Options configure a parse beyond the file's text.
+type Options struct {
+	// Args are the script arguments: $N stands for the text of Args[N-1],
+	// @N for it as a string literal, $# and @# for their count.
+	Args []string
+	// Facts decide the conditions of %( %? %: %); nil means HostFacts,
+	// read when a condition first needs them.
+	Facts *Facts
+	// Macros are library macros the file may invoke; nil means none.
+	Macros *Macros
+	// Library marks a tapset file, which may be empty after
+	// preprocessing; a user's script may not, as in stap.
+	Library bool
+}
+
+// Parse parses one stp file with the script arguments args; it is
+// ParseWith with no other options.
 func Parse(filename, src string, args []string) (*ast.File, *diag.List) {
-	s := scan(filename, src, args)
+	return ParseWith(filename, src, Options{Args: args})
+}
+
+// ParseWith parses one stp file: lexing with script arguments substituted,
+// preprocessing (macros and conditionals), parsing. The file holds every
+// declaration that parsed; the list (never nil) holds at most maxErrors
+// diagnostics, sorted by position.
+func ParseWith(filename, src string, opts Options) (*ast.File, *diag.List) {
+	s := scan(filename, src, opts.Args)
 	diags := &diag.List{Items: s.diags}
-	file := &ast.File{Name: filename}
-	peek, err := lexer.Upgrade(&tokenList{toks: s.toks})
+	pp := preprocess(s, opts)
+	toks, origins := pp.out, pp.outOrg
+	diags.Items = append(diags.Items, pp.diags...)
+	file := &ast.File{Name: filename, Expansions: append(s.expansions, pp.expansions...)}
+	sort.SliceStable(file.Expansions, func(i, j int) bool {
+		return file.Expansions[i].Span.Start.Offset < file.Expansions[j].Span.Start.Offset
+	})
+	peek, err := lexer.Upgrade(&tokenList{toks: toks})
 	if err == nil {
-		var p *parser
-		p, err = grammar.ParseFromLexer(peek)
-		if p != nil {
-			file.Decls = p.decls
-			diags.Items = append(diags.Items, p.diags...)
+		p := &parser{toks: peek.Range(0, lexer.RawCursor(len(toks))), origins: origins}
+		key := &p.toks[0]
+		parses.Store(key, p)
+		_, err = grammar.ParseFromLexer(peek)
+		parses.Delete(key)
+		file.Decls = p.decls
+		diags.Items = append(diags.Items, p.diags...)
+		if len(file.Decls) == 0 && !opts.Library && len(src) <= maxScriptSize && !diags.HasErrors() {
+			diags.Add(emptyScript(filename, toks, s))
 		}
 	}
 	if err != nil {
@@ -49,41 +101,56 @@ func Parse(filename, src string, args []string) (*ast.File, *diag.List) {
 	return file, diags
 }
 
+// emptyScript reports a script without declarations, which stap refuses:
+// a script that does nothing is a mistake, such as a wrong file name or a
+// conditional that removed everything.
+func emptyScript(filename string, toks []lexer.Token, s *scanner) *diag.Diagnostic {
+	at := toPos(toks[len(toks)-1].Pos)
+	if len(s.toks) > 1 {
+		return diag.Errorf(diag.Parse, CodeEmpty, diag.Span{Start: at, End: at}, "the script is empty after preprocessing").
+			WithHint("check the conditions of its %%( %%? %%: %%) blocks")
+	}
+	at = diag.Pos{File: filename, Line: 1, Col: 1}
+	return diag.Errorf(diag.Parse, CodeEmpty, diag.Span{Start: at, End: at}, "the script is empty").
+		WithHint("a script needs at least one probe, such as: probe begin { println(\"hello\") }")
+}
+
 // parser holds the state of one parse. Its methods consume tokens from
 // lex; on an error they record a diagnostic and unwind to the declaration
 // loop with a bailout panic, which resynchronises at the next declaration.
 type parser struct {
 	lex     *lexer.PeekingLexer
-	prevEnd diag.Pos // end of the last token consumed
+	toks    []lexer.Token // the lexer's tokens, to find a token's index
+	origins []*origin     // nil, or where each token came from
+	prevEnd diag.Pos      // end of the last token consumed
 	depth   int
 	decls   []ast.Decl
 	diags   []*diag.Diagnostic
+	// emptyParens maps the start of each component written with `()` to
+	// its `(`, for checkEmptyArgs.
+	emptyParens map[diag.Pos]diag.Pos
 }
 
 // bailout is the panic value that abandons the current declaration.
 type bailout struct{}
 
-// Parse implements participle.Parseable: it parses a whole file.
-func (p *parser) Parse(lex *lexer.PeekingLexer) error {
+// parse parses a whole file from lex.
+func (p *parser) parse(lex *lexer.PeekingLexer) {
 	p.lex = lex
 	for !p.peek().EOF() && len(p.diags) < maxErrors {
 		start := p.lex.Cursor()
-		d, ok := p.declOrBail()
-		switch {
-		case !ok:
-			p.resync(start)
-		case d != nil:
+		if d, ok := p.declOrBail(); ok {
 			p.decls = append(p.decls, d)
+		} else {
+			p.resync(start)
 		}
 	}
 	for !p.peek().EOF() {
 		p.lex.Next()
 	}
-	return nil
 }
 
-// declOrBail parses one declaration; ok is false after an error. A
-// declaration may be nil, for a stray top-level `;`.
+// declOrBail parses one declaration; ok is false after an error.
 func (p *parser) declOrBail() (d ast.Decl, ok bool) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -104,8 +171,7 @@ func (p *parser) resync(start int) {
 		p.next()
 	}
 	for t := p.peek(); !t.EOF(); t = p.peek() {
-		if t.Type == tokKeyword && (t.Value == "probe" || t.Value == "global" ||
-			t.Value == "function" || t.Value == "private") {
+		if startsDecl(t) {
 			return
 		}
 		p.next()
@@ -126,11 +192,45 @@ func (p *parser) peek2() *lexer.Token {
 }
 
 func (p *parser) next() *lexer.Token {
+	i := p.lex.Cursor()
 	t := p.lex.Next()
 	if !t.EOF() {
-		p.prevEnd = tokenEnd(t)
+		p.prevEnd = p.end(i, t)
 	}
 	return t
+}
+
+// end is where token i, t, ends as the user sees it.
+func (p *parser) end(i int, t *lexer.Token) diag.Pos {
+	if p.origins != nil && p.origins[i] != nil {
+		return p.origins[i].end
+	}
+	return tokenEnd(t)
+}
+
+// index finds the position of t in the token list; t is usually the next
+// token or one close before it.
+func (p *parser) index(t *lexer.Token) int {
+	for i := min(p.lex.Cursor(), len(p.toks)-1); i >= 0; i-- {
+		if &p.toks[i] == t {
+			return i
+		}
+	}
+	return -1
+}
+
+// span is the extent of t in the source and the notes on where it was
+// expanded from, if it was.
+func (p *parser) span(t *lexer.Token) (diag.Span, []diag.Related) {
+	i := p.index(t)
+	if i < 0 {
+		return diag.Span{Start: toPos(t.Pos), End: tokenEnd(t)}, nil
+	}
+	s := diag.Span{Start: toPos(t.Pos), End: p.end(i, t)}
+	if p.origins != nil && p.origins[i] != nil {
+		return s, p.origins[i].notes()
+	}
+	return s, nil
 }
 
 func isOp(t *lexer.Token, op string) bool { return t.Type == tokOp && t.Value == op }
@@ -203,8 +303,13 @@ func (p *parser) leave() { p.depth-- }
 
 // ---- errors ----
 
+// errorAt builds a diagnostic at token t; a token that an expansion made
+// gets the notes that say what it was expanded from.
 func (p *parser) errorAt(t *lexer.Token, code, format string, args ...any) *diag.Diagnostic {
-	return diag.Errorf(diag.Parse, code, diag.Span{Start: toPos(t.Pos), End: tokenEnd(t)}, format, args...)
+	span, notes := p.span(t)
+	d := diag.Errorf(diag.Parse, code, span, format, args...)
+	d.Related = append(d.Related, notes...)
+	return d
 }
 
 // report records a diagnostic and lets the parse go on: the tree is still

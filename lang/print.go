@@ -54,15 +54,21 @@ func (pr *printer) decl(d ast.Decl) {
 		pr.block(d.Body)
 	case *ast.AliasDecl:
 		pr.WriteString("probe ")
-		pr.points(d.Names)
-		if d.Epilogue {
-			pr.WriteString(" += ")
-		} else {
-			pr.WriteString(" = ")
+		for i, name := range d.Names {
+			pr.points([]*ast.ProbePoint{name})
+			if d.Epilogue && i == len(d.Names)-1 {
+				pr.WriteString(" += ")
+			} else {
+				pr.WriteString(" = ")
+			}
 		}
 		pr.points(d.Points)
 		pr.WriteByte(' ')
 		pr.block(d.Body)
+		if d.EpilogueBody != nil {
+			pr.WriteString(", ")
+			pr.block(d.EpilogueBody)
+		}
 	case *ast.FunctionDecl:
 		pr.function(d)
 	case *ast.EmbeddedCDecl:
@@ -75,12 +81,9 @@ func (pr *printer) globalVar(v *ast.GlobalVar) {
 	if v.Wrap {
 		pr.WriteByte('%')
 	}
-	if v.IsArray {
-		pr.WriteByte('[')
-		if v.Size != 0 {
-			pr.WriteString(strconv.FormatInt(v.Size, 10))
-		}
-		pr.WriteByte(']')
+	// An array without a size needs no brackets: its uses make it one.
+	if v.IsArray && v.Size != 0 {
+		pr.WriteString("[" + strconv.FormatInt(v.Size, 10) + "]")
 	}
 	if v.Init != nil {
 		pr.WriteString(" = ")
@@ -107,6 +110,9 @@ func (pr *printer) function(f *ast.FunctionDecl) {
 		}
 	}
 	pr.WriteString(") ")
+	if f.Priority != 0 {
+		pr.WriteString(":" + strconv.FormatInt(f.Priority, 10) + " ")
+	}
 	if f.Body == nil {
 		pr.WriteString("%{" + f.EmbeddedC + "%}")
 		return
@@ -125,10 +131,11 @@ func (pr *printer) points(points []*ast.ProbePoint) {
 			}
 			writeComponent(&pr.Builder, c)
 		}
-		if pp.Sufficient {
+		// `!` implies `?` in stap, which takes only one of them.
+		switch {
+		case pp.Sufficient:
 			pr.WriteByte('!')
-		}
-		if pp.Optional {
+		case pp.Optional:
 			pr.WriteByte('?')
 		}
 		if pp.Cond != nil {
@@ -200,7 +207,9 @@ func (pr *printer) stmt(s ast.Stmt) {
 		pr.WriteString(") ")
 		pr.stmt(s.Body)
 	case *ast.ForeachStmt:
-		pr.foreach(s)
+		pr.foreach(s, func() { pr.WriteString(s.Array.Name) })
+	case *ast.HistForeachStmt:
+		pr.foreach(&s.ForeachStmt, func() { pr.expr(s.Hist) })
 	case *ast.NextStmt:
 		pr.WriteString("next;")
 	case *ast.BreakStmt:
@@ -238,8 +247,8 @@ func (pr *printer) optExpr(x ast.Expr) {
 }
 
 // foreach writes the sort mark on the key column it names, or on the array
-// for a sort on the value.
-func (pr *printer) foreach(s *ast.ForeachStmt) {
+// for a sort on the value; base writes what the loop iterates.
+func (pr *printer) foreach(s *ast.ForeachStmt, base func()) {
 	mark := "+"
 	if s.SortDesc {
 		mark = "-"
@@ -263,7 +272,8 @@ func (pr *printer) foreach(s *ast.ForeachStmt) {
 	if len(s.Keys) > 1 {
 		pr.WriteByte(']')
 	}
-	pr.WriteString(" in " + s.Array.Name)
+	pr.WriteString(" in ")
+	base()
 	if s.Slice != nil {
 		pr.WriteByte('[')
 		pr.exprList(s.Slice)
@@ -301,7 +311,11 @@ func (pr *printer) expr(x ast.Expr) {
 	case *ast.BinaryExpr:
 		pr.parenthesised(x.X)
 		pr.WriteString(" " + x.Op + " ")
-		pr.parenthesised(x.Y)
+		if x.Op == "=~" || x.Op == "!~" {
+			pr.expr(x.Y) // the pattern is a literal, never in parentheses
+		} else {
+			pr.parenthesised(x.Y)
+		}
 	case *ast.UnaryExpr:
 		pr.WriteString(x.Op)
 		pr.operand(x.X)
@@ -328,17 +342,30 @@ func (pr *printer) expr(x ast.Expr) {
 		pr.exprList(x.Index)
 		pr.WriteByte(']')
 	case *ast.InExpr:
-		if len(x.Keys) == 1 && x.Keys[0] != nil {
-			pr.operand(x.Keys[0])
-		} else {
-			pr.WriteByte('[')
-			pr.exprList(x.Keys)
-			pr.WriteByte(']')
-		}
+		pr.keys(x.Keys)
 		pr.WriteString(" in " + x.Array.Name)
+	case *ast.HistInExpr:
+		pr.keys(x.Keys)
+		pr.WriteString(" in ")
+		pr.expr(x.Hist)
+	case *ast.HistIndexExpr:
+		pr.expr(x.Hist)
+		pr.WriteByte('[')
+		pr.exprList(x.Index)
+		pr.WriteByte(']')
 	case *ast.CallExpr:
 		pr.WriteString(x.Name + "(")
-		pr.exprList(x.Args)
+		if len(x.Args) > 0 && histPrinters[x.Name] && startsWithHist(x.Args[0]) {
+			// print(@hist_log(s)...) would take the histogram, or a bucket
+			// of it, as the whole argument: (@hist_log(s)[1]) + 1 is not.
+			pr.parenthesised(x.Args[0])
+			for _, a := range x.Args[1:] {
+				pr.WriteString(", ")
+				pr.expr(a)
+			}
+		} else {
+			pr.exprList(x.Args)
+		}
 		pr.WriteByte(')')
 	case *ast.AggregateExpr:
 		pr.WriteString("@" + x.Op + "(")
@@ -348,7 +375,79 @@ func (pr *printer) expr(x ast.Expr) {
 		pr.WriteByte('(')
 		pr.expr(x.X)
 		pr.WriteByte(')')
+	case *ast.TargetExpr:
+		pr.targetExpr(x)
+	case *ast.CastExpr:
+		pr.WriteString("@cast(")
+		pr.expr(x.X)
+		pr.WriteString(", " + quote(x.Type))
+		if x.Module != "" {
+			pr.WriteString(", " + quote(x.Module))
+		}
+		pr.WriteByte(')')
+	case *ast.AtVarExpr:
+		pr.WriteString("@var(" + quote(x.Name))
+		if x.Module != "" {
+			pr.WriteString(", " + quote(x.Module))
+		}
+		pr.WriteByte(')')
+	case *ast.AtExpr:
+		pr.WriteString("@" + x.Op + "(")
+		pr.exprList(x.Args)
+		pr.WriteByte(')')
+	case *ast.EmbeddedExpr:
+		pr.WriteString("%{" + x.Code + "%}")
 	}
+}
+
+// startsWithHist reports whether x prints as more than a histogram or a
+// bucket of one, but starts with one.
+func startsWithHist(x ast.Expr) bool {
+	switch x.(type) {
+	case *ast.AggregateExpr, *ast.HistIndexExpr:
+		return false
+	}
+	var pr printer
+	pr.expr(x)
+	return strings.HasPrefix(pr.String(), "@hist_")
+}
+
+// keys writes the keys of an `in`: one key as an operand, several in
+// brackets.
+func (pr *printer) keys(keys []ast.Expr) {
+	if len(keys) == 1 && keys[0] != nil {
+		pr.operand(keys[0])
+		return
+	}
+	pr.WriteByte('[')
+	pr.exprList(keys)
+	pr.WriteByte(']')
+}
+
+// targetExpr writes &X->m[i]$. The pretty-printing `$` joins a member or
+// a context variable, as in `$p->f$`; after other values it stands apart,
+// since `a$` would be one name.
+func (pr *printer) targetExpr(x *ast.TargetExpr) {
+	if x.AddrOf {
+		pr.WriteByte('&')
+	}
+	pr.operand(x.X)
+	for _, st := range x.Path {
+		if st.Index == nil {
+			pr.WriteString("->" + st.Member)
+			continue
+		}
+		pr.WriteByte('[')
+		pr.expr(st.Index)
+		pr.WriteByte(']')
+	}
+	if x.Pretty == "" {
+		return
+	}
+	if _, isVar := x.X.(*ast.TargetVar); len(x.Path) == 0 && !isVar {
+		pr.WriteByte(' ')
+	}
+	pr.WriteString(x.Pretty)
 }
 
 // exprList writes a comma-separated list; nil entries are `*`.
@@ -382,7 +481,8 @@ func (pr *printer) parenthesised(x ast.Expr) {
 func (pr *printer) operand(x ast.Expr) {
 	switch x := x.(type) {
 	case *ast.Ident, *ast.StringLit, *ast.TargetVar, *ast.IndexExpr,
-		*ast.CallExpr, *ast.AggregateExpr, *ast.ParenExpr:
+		*ast.CallExpr, *ast.AggregateExpr, *ast.ParenExpr, *ast.TargetExpr,
+		*ast.CastExpr, *ast.AtVarExpr, *ast.AtExpr, *ast.EmbeddedExpr, *ast.HistIndexExpr:
 		pr.expr(x)
 		return
 	case *ast.IntLit:

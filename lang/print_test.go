@@ -26,7 +26,7 @@ func TestPrintGolden(t *testing.T) {
 	want, err := os.ReadFile(golden)
 	require.NoError(t, err)
 	assert.Equal(t, string(want), out.String())
-	assertRoundTrip(t, in, string(src))
+	assertRoundTrip(t, in, string(src), Options{})
 }
 
 // TestPrintRoundTrip covers trees where a careless printer would change
@@ -38,7 +38,19 @@ func TestPrintRoundTrip(t *testing.T) {
 		"x = - -a",
 		"x = -(-1)",
 		"x = - --a",
-		"x = a ? b : c = d",
+		"x = a ? b : (c = d)",
+		"x = (a ? b : c) + 1",
+		`x = s =~ "^a" && t !~ "b"`,
+		"x = &$p->a[1]$ + $q$$ + $$vars$ + (a[1])->b[2]",
+		"x = b $",
+		`x = @cast(p, "t", "m")->f->g + @var("v") + @defined($a) + @entry($b)`,
+		"x = @kregister(-1) + @uderef(8, p) + %{ 1 %}",
+		"x = @hist_log(s)[1] + (1 in @hist_linear(s, -10, 10, 2))",
+		"print(@hist_log(s))",
+		"print((@hist_log(s)[1]) ? 1 : 2, 3)",
+		"println((@hist_log(s)[1])->f)",
+		"sprint(@hist_log(s)[0], (@hist_log(s)[1]) in a)",
+		"x = [a] in b",
 		"x = a ? b = 1 : c",
 		"x = (a = b) + 1",
 		"x = a - (b - c)",
@@ -57,7 +69,7 @@ func TestPrintRoundTrip(t *testing.T) {
 	}
 	for _, src := range tests {
 		t.Run(src, func(t *testing.T) {
-			assertRoundTrip(t, "t.stp", "probe begin { "+src+" }")
+			assertRoundTrip(t, "t.stp", "probe begin { "+src+" }", Options{})
 		})
 	}
 }

@@ -85,9 +85,10 @@ func (p *parser) stmt() ast.Stmt {
 			p.next()
 			return &ast.ContinueStmt{Base: p.semicolon(t)}
 		case "return":
+			// As in stap, only `;` or `}` end a bare return.
 			p.next()
 			s := &ast.ReturnStmt{}
-			if startsExpr(p.peek()) {
+			if !p.atOp(";") && !p.atOp("}") {
 				s.X = p.expr()
 			}
 			s.Base = p.semicolon(t)
@@ -189,11 +190,12 @@ func (p *parser) deleteTarget() ast.Expr {
 
 // foreach parses
 //
-//	foreach ([v =] (k | [k1, k2]) in a[[slice]] [sort] [limit N]) body
+//	foreach ([v =] (k | [k1, k2]) in (a | @hist_log(s))[[slice]] [sort] [limit N]) body
 //
 // where a sort mark `+` or `-` follows one key, the value or the array,
-// or `@agg+` follows the array of a statistic.
-func (p *parser) foreach() *ast.ForeachStmt {
+// or `@agg+` follows the array of a statistic. A foreach over the buckets
+// of a histogram is a HistForeachStmt.
+func (p *parser) foreach() ast.Stmt {
 	start := p.next()
 	s := &ast.ForeachStmt{}
 	p.expectOp("(")
@@ -217,17 +219,12 @@ func (p *parser) foreach() *ast.ForeachStmt {
 	} else {
 		first := p.expectIdent("a variable name")
 		if t := p.peek(); isOp(t, "+=") || isOp(t, "-=") {
-			// `v-=k`: the lexer saw one operator where there are two.
-			p.next()
-			sorts++
-			s.SortColumn, s.SortDesc = -1, t.Value == "-="
-			s.Value = first
-		} else if p.atOp("=") || ((p.atOp("+") || p.atOp("-")) && isOp(p.peek2(), "=")) {
-			sortMark(-1)
-			p.expectOp("=")
-			s.Value = first
+			p.fail(p.errorAt(t, CodeUnexpected, "expected '=' or 'in'; saw '%s'", t.Value).
+				WithHint("write '%s%c = ...' with a space: '%s' is read as one operator", first.Name, t.Value[0], t.Value))
 		}
-		if s.Value != nil {
+		sortMark(-1)
+		if p.acceptOp("=") {
+			s.Value = first
 			if p.atOp("[") {
 				s.Keys = p.foreachKeys(sortMark)
 			} else {
@@ -236,24 +233,31 @@ func (p *parser) foreach() *ast.ForeachStmt {
 			}
 		} else {
 			s.Keys = []*ast.Ident{first}
-			sortMark(1)
+			if s.SortColumn == -1 {
+				s.SortColumn = 1 // `k+ in a` sorts on the key
+			}
 		}
 	}
 	p.expectKeyword("in")
-	s.Array = p.expectIdent("an array name")
+	var hist *ast.AggregateExpr
+	if t := p.peek(); t.Type == tokAt && isHist(t) {
+		hist = p.hist()
+	} else {
+		s.Array = p.expectIdent("an array name")
+	}
 	if p.acceptOp("[") {
 		s.Slice = p.keyList(true)
 		p.expectOp("]")
 	}
 	if t := p.peek(); t.Type == tokAt {
 		p.next()
+		s.SortAggregate = t.Value[1:]
+		if !statOps[s.SortAggregate] {
+			p.fail(p.errorAt(t, CodeUnknownAt, "cannot sort on '%s'", t.Value).
+				WithHint("sort on one of @count, @sum, @min, @max, @avg, @variance"))
+		}
 		if !isOp(p.peek(), "+") && !isOp(p.peek(), "-") {
 			p.failExpected("'+'", "'-'")
-		}
-		s.SortAggregate = t.Value[1:]
-		if !sortAggregates[s.SortAggregate] {
-			p.fail(p.errorAt(t, CodeUnknownAt, "cannot sort on '%s'", t.Value).
-				WithHint("sort on one of @count, @sum, @min, @max, @avg"))
 		}
 	}
 	sortMark(-1)
@@ -264,6 +268,9 @@ func (p *parser) foreach() *ast.ForeachStmt {
 	p.expectOp(")")
 	s.Body = p.stmt()
 	s.Base = p.base(start)
+	if hist != nil {
+		return &ast.HistForeachStmt{ForeachStmt: *s, Hist: hist}
+	}
 	return s
 }
 

@@ -29,8 +29,13 @@ type Session struct {
 
 // Load creates the maps and loads the kernel programs, which runs the
 // verifier; nothing is attached yet. A verifier rejection comes back as a
-// *diag.Diagnostic at the script line that caused it.
+// *VerifierError at the script line that caused it, and a probe this
+// kernel cannot attach at all (a kprobe without CONFIG_KPROBES) as a
+// *diag.Diagnostic at its probe point, before anything is loaded.
 func Load(out *bpf.Output) (*Session, error) {
+	if err := checkAttachable(out); err != nil {
+		return nil, err
+	}
 	coll, err := ebpf.NewCollectionWithOptions(out.Spec, ebpf.CollectionOptions{})
 	if err != nil {
 		return nil, loadError(out, err)
@@ -92,12 +97,13 @@ func (s *Session) Close() {
 	s.coll.Close()
 }
 
-// Attach attaches every kernel probe.
+// Attach attaches every kernel probe. A kprobe the kernel refuses comes
+// back as a *diag.Diagnostic at its probe point.
 func (s *Session) Attach() error {
 	for _, k := range s.out.Kernel {
-		l, err := link.Tracepoint(k.Point.Group, k.Point.Event, s.coll.Programs[k.Name], nil)
+		l, err := s.attach(k)
 		if err != nil {
-			return fmt.Errorf("attach tracepoint %s:%s: %w", k.Point.Group, k.Point.Event, err)
+			return err
 		}
 		s.links = append(s.links, l)
 	}

@@ -256,6 +256,12 @@ func (s *Session) displayGlobals(w io.Writer) error {
 		if !g.Display {
 			continue
 		}
+		if g.Stat != nil {
+			if err := s.displayStat(w, g); err != nil {
+				return err
+			}
+			continue
+		}
 		var entries []output.Entry
 		if g.IsArray() {
 			m := kernelMap{s.coll.Maps[g.MapName]}
@@ -278,4 +284,23 @@ func (s *Session) displayGlobals(w io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// displayStat prints a statistic the script fed but never read, each
+// element merged over every CPU.
+func (s *Session) displayStat(w io.Writer, g *maps.Global) error {
+	m := kernelPerCPUMap{s.coll.Maps[g.MapName]}
+	var entries []output.StatEntry
+	err := m.iterateCPUs(func(key []byte, cpus [][]byte) bool {
+		e := output.StatEntry{Data: maps.MergeStat(g.Stat, cpus)}
+		if g.IsArray() {
+			e.Key = s.out.ABI.Params.UnpackTuple(g.Keys, key)
+		}
+		entries = append(entries, e)
+		return true
+	})
+	if err != nil {
+		return fmt.Errorf("read statistic %s: %w", g.Name, err)
+	}
+	return output.DisplayStat(w, g, entries)
 }

@@ -25,6 +25,10 @@ func (s *Session) vmMaps() map[string]vm.Map {
 		case maps.ScratchMap:
 			out[name] = vm.NewArrayMap(int(m.ValueSize()), 1)
 		default:
+			if m.Type() == ebpf.PerCPUArray || m.Type() == ebpf.PerCPUHash {
+				out[name] = kernelPerCPUMap{m}
+				continue
+			}
 			out[name] = kernelMap{m}
 		}
 	}
@@ -92,6 +96,77 @@ func (k kernelMap) Iterate(f func(key, value []byte) bool) error {
 	it := k.m.Iterate()
 	for it.Next(&key, &val) {
 		if !f(key, val) {
+			break
+		}
+	}
+	return it.Err()
+}
+
+// kernelPerCPUMap adapts a kernel per-CPU map, a statistic's: user-space
+// probes act as CPU 0, whose value Lookup copies out, and the statistics
+// helpers merge every CPU's through LookupCPUs.
+//
+// The kernel updates a per-CPU element on all CPUs at once, so Update
+// writes back the other CPUs' values as it read them: an event that a
+// kernel probe adds on another CPU between the two system calls is lost.
+// Only `<<<` in a user-space probe, racing kernel probes feeding the same
+// statistic, meets that window.
+type kernelPerCPUMap struct{ m *ebpf.Map }
+
+func (k kernelPerCPUMap) KeySize() int   { return int(k.m.KeySize()) }
+func (k kernelPerCPUMap) ValueSize() int { return int(k.m.ValueSize()) }
+
+func (k kernelPerCPUMap) LookupCPUs(key []byte) ([][]byte, bool, error) {
+	var vals [][]byte
+	err := k.m.Lookup(key, &vals)
+	if errors.Is(err, ebpf.ErrKeyNotExist) {
+		return nil, false, nil
+	}
+	return vals, err == nil, err
+}
+
+func (k kernelPerCPUMap) Lookup(key []byte) ([]byte, bool, error) {
+	vals, ok, err := k.LookupCPUs(key)
+	if !ok {
+		return nil, ok, err
+	}
+	return vals[0], true, nil
+}
+
+// Update sets CPU 0's value; a new element's other CPUs start zeroed.
+func (k kernelPerCPUMap) Update(key, value []byte, flags uint64) error {
+	vals, ok, err := k.LookupCPUs(key)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		vals = [][]byte{value}
+	}
+	vals[0] = value
+	return k.m.Update(key, vals, ebpf.MapUpdateFlags(flags))
+}
+
+// Delete removes a hash element from every CPU, and zeroes an array
+// element, which cannot be removed, on every CPU: `delete s` of a scalar
+// statistic.
+func (k kernelPerCPUMap) Delete(key []byte) error {
+	if k.m.Type() == ebpf.PerCPUArray {
+		return k.m.Update(key, [][]byte{make([]byte, k.m.ValueSize())}, ebpf.UpdateExist)
+	}
+	return k.m.Delete(key)
+}
+
+func (k kernelPerCPUMap) Iterate(f func(key, value []byte) bool) error {
+	return k.iterateCPUs(func(key []byte, vals [][]byte) bool { return f(key, vals[0]) })
+}
+
+// iterateCPUs calls f with every element's values of every CPU.
+func (k kernelPerCPUMap) iterateCPUs(f func(key []byte, vals [][]byte) bool) error {
+	var key []byte
+	var vals [][]byte
+	it := k.m.Iterate()
+	for it.Next(&key, &vals) {
+		if !f(key, vals) {
 			break
 		}
 	}

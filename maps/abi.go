@@ -39,6 +39,9 @@ const (
 	// ScratchMap is a one-entry per-CPU array: string temporaries, keys and
 	// records are built there rather than on the 512-byte stack.
 	ScratchMap = "scratch"
+	// ZerosMap is a one-entry array of zeros, as large as the largest
+	// statistic: the value a statistic array's new element starts from.
+	ZerosMap = "zeros"
 )
 
 // Defaults of the tunables a script can change with -D.
@@ -168,6 +171,10 @@ type Global struct {
 	Display bool
 	// Init is a scalar's initial value, written before any probe runs.
 	Init *Value
+	// Stat is set for a statistic (`s <<< v`): MapName is then its
+	// per-CPU map, keyed by the packed index tuple, or by a 4-byte 0 for a
+	// scalar, and Value is meaningless.
+	Stat *Stat
 }
 
 // IsArray reports whether g is an associative array.
@@ -200,6 +207,9 @@ const (
 	KindExit uint32 = 2
 	// KindError is a runtime error; the id names an ErrorSite.
 	KindError uint32 = 3
+	// KindHist prints a histogram; the id names the statistic's Global,
+	// and the merged buckets follow as longs.
+	KindHist uint32 = 4
 )
 
 // HeaderSize is the size of a record header: {kind u32, id u32}.
@@ -240,6 +250,7 @@ type ABI struct {
 	Prints      []PrintSite
 	Errors      []ErrorSite
 	Foreach     []ForeachSite
+	Stats       []StatSite
 }
 
 // Helper ids that only etap's user-space interpreter provides. They lie
@@ -253,4 +264,13 @@ const (
 	// HelperForeachNext(handle, keybuf) copies the next key into keybuf and
 	// returns 1, or returns 0 when the iteration is done.
 	HelperForeachNext
+	// HelperStatExtract(map, key, site, out) merges every CPU's
+	// value of the statistic under key, stores what StatSite site reads
+	// into *out and returns 0; it returns 1, storing 0, when the site's
+	// operator needs values and the statistic has none.
+	HelperStatExtract
+	// HelperHistPrint(map, key, global) sends a KindHist record of the
+	// statistic's merged histogram and returns 0, or returns 1 when the
+	// statistic is empty.
+	HelperHistPrint
 )

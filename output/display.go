@@ -56,20 +56,27 @@ func DisplayGlobal(w io.Writer, g *maps.Global, entries []Entry) error {
 }
 
 func appendDisplayLine(b []byte, name string, key []maps.Value, v maps.Value) []byte {
-	b = append(b, name...)
-	if key != nil {
-		b = append(b, '[')
-		for i, k := range key {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendDisplayValue(b, k)
-		}
-		b = append(b, ']')
-	}
+	b = appendDisplayName(b, name, key)
 	b = append(b, '=')
 	b = appendDisplayValue(b, v)
 	return append(b, '\n')
+}
+
+// appendDisplayName writes a global's name, and an element's index in
+// brackets.
+func appendDisplayName(b []byte, name string, key []maps.Value) []byte {
+	b = append(b, name...)
+	if key == nil {
+		return b
+	}
+	b = append(b, '[')
+	for i, k := range key {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendDisplayValue(b, k)
+	}
+	return append(b, ']')
 }
 
 // appendDisplayValue writes a string in double quotes, as it is, and a

@@ -86,6 +86,8 @@ func (p *Printer) Handle(record []byte) (Event, error) {
 	switch kind {
 	case maps.KindPrint:
 		return Event{}, p.print(id, record[maps.HeaderSize:])
+	case maps.KindHist:
+		return Event{}, p.hist(id, record[maps.HeaderSize:])
 	case maps.KindExit:
 		return Event{Exit: true}, nil
 	case maps.KindError:

@@ -24,7 +24,7 @@ func TestDidYouMean(t *testing.T) {
 	}{
 		{"family", `probe ends { }`, "S102", "did you mean 'end'?"},
 		{"family far", `probe frobnicate { }`, "S102",
-			`etap knows begin, end, error, never, timer.s(N), timer.ms(N) and kernel.trace("group:event")`},
+			`etap knows begin, end, error, never, timer.s(N), timer.ms(N), kernel.trace("group:event") and kernel.function("name")`},
 		{"timer unit", `probe timer.usecs(1) { }`, "S104", "did you mean 'timer.usec(N)'?"},
 		{"timer unit far", `probe timer.fortnight(1) { }`, "S104", ""},
 		{"tracepoint", `probe kernel.trace("sched:sched_swtch") { }`, "S110", `did you mean "sched:sched_switch"?`},
@@ -165,7 +165,7 @@ func TestTracepointFields(t *testing.T) {
 			got := map[string]sema.Field{}
 			var unsupported []string
 			for name, f := range p.Fields {
-				if f.Unsupported {
+				if f.Unsupported != "" {
 					unsupported = append(unsupported, name)
 					continue
 				}
@@ -243,8 +243,9 @@ func TestKernelErrors(t *testing.T) {
 			"S109 cannot list tracepoints: " + assert.AnError.Error()},
 		{"unreadable format", fakeKernel{broken: []string{"sched:sched_broken"}}, `probe kernel.trace("sched:sched_*") { }`,
 			"S111 tracepoint sched:sched_broken: file does not exist"},
-		{"kprobes present", kprobeKernel{}, `probe kernel.function("vfs_read") { }`,
-			`S112 probe point kernel.function("vfs_read") is not built yet in etap hint: use kernel.trace("group:event") instead`},
+		{"no BTF", fakeKernel{btfErr: assert.AnError}, `probe kernel.function("vfs_read") { }`,
+			`S116 cannot read the kernel's BTF for kernel.function("vfs_read"): ` + assert.AnError.Error() +
+				` hint: kernel function probes need a kernel built with CONFIG_DEBUG_INFO_BTF (/sys/kernel/btf/vmlinux)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -35,6 +35,7 @@ func Dump(w io.Writer, p *Program) {
 		for _, l := range pr.Locals {
 			fmt.Fprintf(w, "  %s:%s\n", l.Name, typeText(l))
 		}
+		dumpTargets(w, pr.Point)
 	}
 }
 
@@ -63,6 +64,10 @@ func pointKindText(k PointKind) string {
 		return "timer"
 	case PointTracepoint:
 		return "tracepoint"
+	case PointKprobe:
+		return "kprobe"
+	case PointKretprobe:
+		return "kretprobe"
 	}
 	return "?"
 }

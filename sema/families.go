@@ -29,9 +29,9 @@ var families = []family{
 	{prefix: []string{"never"}, resolve: sequenced(PointNever)},
 	{prefix: []string{"timer"}, resolve: resolveTimer},
 	{prefix: []string{"kernel", "trace"}, resolve: resolveTracepoint},
-	{prefix: []string{"kernel", "function"}, resolve: resolveKprobe},
-	{prefix: []string{"kprobe"}, resolve: resolveKprobe},
-	{prefix: []string{"module"}, resolve: resolveKprobe},
+	{prefix: []string{"kernel", "function"}, resolve: resolveFunction},
+	{prefix: []string{"kprobe"}, resolve: resolveFunction},
+	{prefix: []string{"module"}, resolve: resolveFunction},
 }
 
 // unbuilt are families etap knows but cannot attach yet.
@@ -73,11 +73,11 @@ func (r *resolver) resolvePoint(pp *ast.ProbePoint) []*Point {
 		return nil
 	}
 	d := diag.Errorf(diag.Semantic, "S102", first.Span(), "unknown probe point %s", pointText(pp))
-	names := []string{"begin", "end", "error", "never", "timer", "kernel"}
+	names := []string{"begin", "end", "error", "never", "timer", "kernel", "kprobe", "module"}
 	if near := diag.Closest(first.Name, names); near != "" {
 		d.WithHint("did you mean '%s'?", near)
 	} else {
-		d.WithHint("etap knows begin, end, error, never, timer.s(N), timer.ms(N) and kernel.trace(\"group:event\")")
+		d.WithHint("etap knows begin, end, error, never, timer.s(N), timer.ms(N), kernel.trace(\"group:event\") and kernel.function(\"name\")")
 	}
 	r.add(d)
 	return nil
@@ -228,10 +228,11 @@ func tracepointNames(all []string, withGroup bool) []string {
 func tracepointPoint(group, event string, pp *ast.ProbePoint, tf []TracepointField) *Point {
 	fields := make(map[string]Field, len(tf))
 	for _, f := range tf {
-		fields[f.Name] = Field{
-			Name: f.Name, CType: f.CType, Offset: f.Offset, Size: f.Size, Signed: f.Signed, Type: Long,
-			Unsupported: f.Array || f.Size > 8,
+		field := Field{Name: f.Name, CType: f.CType, Offset: f.Offset, Size: f.Size, Signed: f.Signed, Type: Long}
+		if f.Array || f.Size > 8 {
+			field.Unsupported = "array and string fields"
 		}
+		fields[f.Name] = field
 	}
 	return &Point{
 		Text:   fmt.Sprintf("kernel.trace(\"%s:%s\")", group, event),
@@ -242,16 +243,6 @@ func tracepointPoint(group, event string, pp *ast.ProbePoint, tf []TracepointFie
 		Fields: fields,
 		Span:   pp.Span(),
 	}
-}
-
-// resolveKprobe explains what is missing for kernel function probes.
-func resolveKprobe(r *resolver, pp *ast.ProbePoint) []*Point {
-	d := diag.Errorf(diag.Semantic, "S112", pp.Span(), "probe point %s is not built yet in etap", pointText(pp))
-	if !r.kernel.HasKprobes() {
-		d = diag.Errorf(diag.Semantic, "S113", pp.Span(), "this kernel has no kprobes (CONFIG_KPROBES is off): cannot attach %s", pointText(pp))
-	}
-	r.add(d.WithHint("use kernel.trace(\"group:event\") instead"))
-	return nil
 }
 
 // intArg returns the integer argument of a component.

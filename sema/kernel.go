@@ -8,17 +8,26 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/cilium/ebpf/btf"
 )
 
 // Kernel is what sema needs to know about the running kernel. Tests use a
-// fake; Tracefs reads the real one.
+// fake; Tracefs reads the real one. Whether the kernel can attach what sema
+// resolves (kprobes, say) is the loader's question, not sema's: -p2 works
+// on any kernel that describes its functions.
 type Kernel interface {
 	// Tracepoints lists every tracepoint as "group:event".
 	Tracepoints() ([]string, error)
 	// TracepointFields returns the record layout of one tracepoint.
 	TracepointFields(group, event string) ([]TracepointField, error)
-	// HasKprobes reports whether the kernel can attach kprobes.
-	HasKprobes() bool
+	// BTF returns the types of the kernel (module "") or of one loaded
+	// module. It is called only for probes that need types, and loads
+	// each once: parsing the kernel's BTF costs tens of milliseconds.
+	BTF(module string) (*btf.Spec, error)
+	// Functions lists the functions of the kernel's or a module's BTF,
+	// sorted, for wildcards and "did you mean".
+	Functions(module string) ([]string, error)
 }
 
 // TracepointField is one field of a tracepoint's record, from its format file.
@@ -32,13 +41,18 @@ type TracepointField struct {
 	Array bool
 }
 
-// Tracefs reads kernel facts from a mounted tracefs.
+// Tracefs reads kernel facts from a mounted tracefs, and types from the
+// kernel's BTF in /sys/kernel/btf.
 type Tracefs struct {
 	Root string
 
 	once   sync.Once
 	events []string
 	err    error
+	types  btf.Cache
+
+	namesMu sync.Mutex
+	names   map[string][]string
 }
 
 // DefaultTracefsRoot is where tracefs is mounted on current kernels.
@@ -84,11 +98,12 @@ func (t *Tracefs) TracepointFields(group, event string) ([]TracepointField, erro
 	return ParseTracepointFormat(string(b))
 }
 
-// HasKprobes reports whether tracefs offers kprobe_events; kernels built
-// without CONFIG_KPROBES lack it.
-func (t *Tracefs) HasKprobes() bool {
-	_, err := os.Stat(filepath.Join(t.Root, "kprobe_events"))
-	return err == nil
+// BTF loads the kernel's or a module's BTF on first use and keeps it.
+func (t *Tracefs) BTF(module string) (*btf.Spec, error) {
+	if module == "" {
+		return t.types.Kernel()
+	}
+	return t.types.Module(module)
 }
 
 // ParseTracepointFormat parses the text of a tracepoint format file:

@@ -8,9 +8,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cilium/ebpf/btf"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"etap/internal/btftest"
 	"etap/sema"
 )
 
@@ -116,14 +118,16 @@ var testFormats = map[string]string{
 	"sched:sched_process_exec":  formatProcessExec,
 }
 
-// fakeKernel is a Kernel with the tracepoints of testFormats and, like the
-// machines etap targets, no kprobes. It keeps the tests independent of the
-// kernel they run on.
+// fakeKernel is a Kernel with the tracepoints of testFormats and the
+// functions of btftest. It keeps the tests independent of the kernel they
+// run on.
 type fakeKernel struct {
 	// listErr, when set, is what Tracepoints fails with.
 	listErr error
 	// broken lists tracepoints whose format cannot be read.
 	broken []string
+	// btfErr, when set, is what BTF fails with.
+	btfErr error
 }
 
 func (k fakeKernel) Tracepoints() ([]string, error) {
@@ -146,13 +150,19 @@ func (k fakeKernel) TracepointFields(group, event string) ([]sema.TracepointFiel
 	return sema.ParseTracepointFormat(text)
 }
 
-func (fakeKernel) HasKprobes() bool { return false }
+func (k fakeKernel) BTF(module string) (*btf.Spec, error) {
+	if k.btfErr != nil {
+		return nil, k.btfErr
+	}
+	return btftest.Spec(module)
+}
 
-// kprobeKernel is fakeKernel on a kernel that has kprobes, where etap still
-// cannot attach them.
-type kprobeKernel struct{ fakeKernel }
-
-func (kprobeKernel) HasKprobes() bool { return true }
+func (k fakeKernel) Functions(module string) ([]string, error) {
+	if k.btfErr != nil {
+		return nil, k.btfErr
+	}
+	return btftest.Functions(module)
+}
 
 func TestParseTracepointFormat(t *testing.T) {
 	common := []sema.TracepointField{
@@ -234,7 +244,6 @@ func TestTracefs(t *testing.T) {
 	want, err := fakeKernel{}.Tracepoints()
 	require.NoError(t, err)
 	assert.Equal(t, want, got)
-	assert.False(t, tfs.HasKprobes(), "no kprobe_events file")
 
 	fields, err := tfs.TracepointFields("sched", "sched_switch")
 	require.NoError(t, err)
@@ -244,9 +253,6 @@ func TestTracefs(t *testing.T) {
 
 	_, err = tfs.TracepointFields("sched", "no_such_event")
 	assert.Error(t, err)
-
-	require.NoError(t, os.WriteFile(filepath.Join(root, "kprobe_events"), nil, 0o644))
-	assert.True(t, tfs.HasKprobes())
 
 	_, err = sema.NewTracefs(filepath.Join(root, "missing")).Tracepoints()
 	require.Error(t, err)

@@ -7,6 +7,8 @@ package sema
 import (
 	"time"
 
+	"github.com/cilium/ebpf/btf"
+
 	"etap/diag"
 	"etap/lang/ast"
 	"etap/maps"
@@ -22,6 +24,9 @@ const (
 	Long
 	String
 	Void
+	// Stats is a statistic, a global that receives `<<<` and is read only
+	// through extractors such as @count.
+	Stats
 )
 
 func (t Type) String() string {
@@ -32,6 +37,8 @@ func (t Type) String() string {
 		return "string"
 	case Void:
 		return "void"
+	case Stats:
+		return "stats"
 	}
 	return "unknown"
 }
@@ -66,6 +73,9 @@ type Var struct {
 	// Read and Written say how the script uses the variable; globals that
 	// are written but never read are displayed when the run ends.
 	Read, Written bool
+	// Stat says what a statistic keeps besides its count, sum, min and
+	// max; nil for other types.
+	Stat *StatUse
 }
 
 // Point is a probe point resolved to one thing to attach to.
@@ -82,9 +92,15 @@ type Point struct {
 	Period time.Duration
 	// Group and Event name a tracepoint.
 	Group, Event string
+	// Function names the kernel function of a kprobe or kretprobe, and
+	// Module its module ("" for the kernel itself).
+	Function, Module string
 	// Fields are the context variables ($name) the point provides.
 	Fields map[string]Field
-	Span   diag.Span
+	// Targets says how the handler reads each context variable at this
+	// point; sema fills it while it checks the handler.
+	Targets map[*ast.TargetVar]*Target
+	Span    diag.Span
 }
 
 // PointKind says how a probe point attaches.
@@ -98,9 +114,15 @@ const (
 	PointNever
 	PointTimer
 	PointTracepoint
+	// PointKprobe and PointKretprobe fire when a kernel function is
+	// entered and when it returns; their context is the registers
+	// (struct pt_regs).
+	PointKprobe
+	PointKretprobe
 )
 
-// Field is a context variable read from the probe's context.
+// Field is a context variable read from the probe's context: a tracepoint
+// record's field, or the register that holds a function's parameter.
 type Field struct {
 	Name   string
 	CType  string
@@ -108,8 +130,12 @@ type Field struct {
 	Size   int
 	Signed bool
 	Type   Type
-	// Unsupported marks fields etap cannot read yet: arrays and strings.
-	Unsupported bool
+	// BTF is the field's type, for member accesses ($file->f_path); nil
+	// for tracepoint fields.
+	BTF btf.Type
+	// Unsupported, when set, says what kind of field etap cannot read
+	// yet, such as "array and string fields".
+	Unsupported string
 }
 
 // Probe is one probe handler bound to one resolved point. A declaration with

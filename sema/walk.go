@@ -85,6 +85,7 @@ func (r *resolver) foreach(s *ast.ForeachStmt) {
 		r.addReport(notBuilt(s.Span(), "sorts on aggregates"))
 	}
 	arr := r.arrayVar(s.Array, len(s.Keys))
+	r.statForeach(s, arr)
 	if arr != nil {
 		arr.Read = true
 		for i, k := range s.Keys {
@@ -126,6 +127,7 @@ func (r *resolver) delete(s *ast.DeleteStmt) {
 		if v.IsArray {
 			r.addReport(notBuilt(s.Span(), "deletes of whole arrays"))
 		}
+		r.statDelete(v, s.Span())
 		v.Written = true
 	default:
 		r.addReport(diag.Errorf(diag.Semantic, "S022", s.X.Span(), "delete needs a variable or an array element"))
@@ -251,15 +253,23 @@ func (r *resolver) exprType(e ast.Expr, want Type) Type {
 	case *ast.Ident:
 		v := r.scalar(e)
 		v.Read = true
+		if v.Type == Stats {
+			r.statValue(e, v.Name)
+			return Unknown
+		}
 		return r.setType(v, want, e.Span())
 	case *ast.TargetVar:
-		return r.targetVar(e)
+		return r.targetVar(e, want)
 	case *ast.IndexExpr:
 		v := r.index(e)
 		if v == nil {
 			return Unknown
 		}
 		v.Read = true
+		if v.Type == Stats {
+			r.statValue(e, v.Name)
+			return Unknown
+		}
 		return r.setType(v, want, e.Span())
 	case *ast.InExpr:
 		for _, k := range e.Keys {
@@ -294,8 +304,7 @@ func (r *resolver) exprType(e ast.Expr, want Type) Type {
 	case *ast.CallExpr:
 		return r.call(e, want, false)
 	case *ast.AggregateExpr:
-		r.addReport(notBuilt(e.Span(), "aggregates (@"+e.Op+")"))
-		return Long
+		return r.aggregate(e)
 	}
 	r.addReport(notBuilt(e.Span(), "these expressions"))
 	return Unknown
@@ -360,6 +369,8 @@ func (r *resolver) assign(e *ast.AssignExpr) Type {
 		r.expect(e.X, r.lvalue(e.X, String), String)
 		r.expect(e.Y, r.expr(e.Y, String), String)
 		return String
+	case "<<<":
+		return r.statAssign(e)
 	}
 	r.addReport(notBuilt(diag.Span{Start: e.OpPos, End: e.OpPos}, "operator "+e.Op+" assignments"))
 	return Unknown
@@ -412,40 +423,6 @@ func (r *resolver) lvalue(e ast.Expr, t Type) Type {
 	r.addReport(diag.Errorf(diag.Semantic, "S029", e.Span(), "cannot assign to this expression").
 		WithHint("assign to a variable or an array element"))
 	return t
-}
-
-func (r *resolver) targetVar(e *ast.TargetVar) Type {
-	if r.fn != nil {
-		r.addReport(notBuilt(e.Span(), "context variables in functions"))
-		return Long
-	}
-	if len(e.Fields) > 0 {
-		r.addReport(notBuilt(e.Span(), "member accesses (->)"))
-		return Long
-	}
-	for _, p := range r.scope.points {
-		if !p.Kernel {
-			r.addReport(diag.Errorf(diag.Semantic, "S030", e.Span(), "probe %s has no context variables", p.Text))
-			continue
-		}
-		f, ok := p.Fields[e.Name]
-		if ok && f.Unsupported {
-			r.addReport(notBuilt(e.Span(), fmt.Sprintf("array and string fields such as $%s (%s)", e.Name, f.CType)))
-			continue
-		}
-		if !ok {
-			names := make([]string, 0, len(p.Fields))
-			for n := range p.Fields {
-				names = append(names, n)
-			}
-			d := diag.Errorf(diag.Semantic, "S031", e.Span(), "%s has no field $%s", p.Text, e.Name)
-			if near := diag.Closest(e.Name, names); near != "" {
-				d.WithHint("did you mean $%s?", near)
-			}
-			r.addReport(d)
-		}
-	}
-	return Long
 }
 
 // call checks a call of a builtin. asStmt allows calls that give no value.

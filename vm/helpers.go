@@ -52,6 +52,10 @@ func (m *machine) call(fn asm.BuiltinFunc) (uint64, error) {
 		return m.foreachStart(r[1], r[2], int64(r[3]))
 	case maps.HelperForeachNext:
 		return m.foreachNext(r[1], r[2])
+	case maps.HelperStatExtract:
+		return m.statExtract(r[1], r[2], r[3], r[4])
+	case maps.HelperHistPrint:
+		return m.histPrint(r[1], r[2], r[3])
 	}
 	return 0, fmt.Errorf("helper %v (id %d) is not available in user space", fn, uint32(fn))
 }

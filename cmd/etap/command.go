@@ -50,6 +50,9 @@ func newCommand(stdout, stderr io.Writer) *cobra.Command {
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.pass < 1 || o.pass > 5 {
+				return fmt.Errorf("-p %d: passes are 1 (parse) to 5 (run)", o.pass)
+			}
 			return runEtap(cmd.Context(), o, args, stdout, stderr)
 		},
 	}
@@ -123,15 +126,7 @@ func runEtap(ctx context.Context, o options, args []string, stdout, stderr io.Wr
 
 	session, err := loader.Load(out)
 	if err != nil {
-		var ve *loader.VerifierError
-		if errors.As(err, &ve) {
-			diag.Render(stderr, ve.Diagnostic, p.source)
-			if o.verbose > 0 {
-				fmt.Fprintln(stderr, strings.Join(ve.Log, "\n"))
-			}
-			return exitError{1}
-		}
-		return err
+		return p.fail(err)
 	}
 	defer session.Close()
 	p.pass(4, "loaded and verified BPF programs")
@@ -164,13 +159,33 @@ func (p *pipeline) run(ctx context.Context, session *loader.Session) error {
 	}
 	res, err := session.Run(ctx, ro)
 	if err != nil {
-		return err
+		return p.fail(err)
 	}
 	p.pass(5, "run completed")
 	if res.Errors > 0 {
 		return exitError{1}
 	}
 	return nil
+}
+
+// fail renders an error of the loader that is placed in the script (a
+// verifier rejection, a probe the kernel cannot attach) with its source
+// line, and passes any other error on.
+func (p *pipeline) fail(err error) error {
+	var ve *loader.VerifierError
+	var d *diag.Diagnostic
+	switch {
+	case errors.As(err, &ve):
+		diag.Render(p.stderr, ve.Diagnostic, p.source)
+		if p.o.verbose > 0 {
+			fmt.Fprintln(p.stderr, strings.Join(ve.Log, "\n"))
+		}
+	case errors.As(err, &d):
+		diag.Render(p.stderr, d, p.source)
+	default:
+		return err
+	}
+	return exitError{1}
 }
 
 // pass prints a pass's time with -v, as stap's "Pass N: ... in Xms".

@@ -99,6 +99,14 @@ func TestDisplayArraysByValue(t *testing.T) {
 func TestTopProcessesBySyscalls(t *testing.T) {
 	script := `global c; probe kernel.trace("raw_syscalls:sys_enter") { c[execname()]++ }
 probe timer.s(2) { foreach (k in c- limit 5) printf("%-16s %d\n", k, c[k]); exit() }`
+	// A busy process that the top five must show, whatever else the
+	// machine is doing: getpid makes a syscall per loop, as fast as it can.
+	busy := exec.Command(getpidBin, "100000000")
+	require.NoError(t, busy.Start())
+	defer func() {
+		busy.Process.Kill()
+		busy.Wait()
+	}()
 	r := etap(t, "-e", script)
 	require.Equal(t, 0, r.code, r.stderr)
 	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
@@ -116,7 +124,7 @@ probe timer.s(2) { foreach (k in c- limit 5) printf("%-16s %d\n", k, c[k]); exit
 		}
 		last = n
 	}
-	assert.Contains(t, r.stdout, "etap", "etap itself makes syscalls while it runs")
+	assert.Regexp(t, `^getpid `, r.stdout, "the busiest process comes first")
 }
 
 func TestParseErrorIsPositioned(t *testing.T) {
@@ -137,7 +145,6 @@ func TestSemanticErrors(t *testing.T) {
 		{"type mismatch", `probe begin { x = 1; x = "s" }`, `<input>:1:22: semantic error: type mismatch`},
 		{"unknown function", `probe begin { printff("x") }`, `did you mean 'printf'`},
 		{"unknown tracepoint", `probe kernel.trace("sched:sched_swich") {}`, `did you mean "sched:sched_switch"`},
-		{"no kprobes", `probe kernel.function("vfs_read") {}`, `this kernel has no kprobes (CONFIG_KPROBES is off)`},
 		{"not built yet", `probe begin { try { exit() } catch { exit() } }`, `try/catch blocks are not built yet in etap`},
 		{"unknown field", `probe kernel.trace("syscalls:sys_enter_openat") { print($flag) }`, `did you mean $flags?`},
 		{"printf arguments", `probe begin { printf("%d %s\n", 1) }`, `wants 2 arguments`},
@@ -302,4 +309,77 @@ probe kernel.trace("syscalls:sys_enter_getpid") {
 	r := etap(t, "-e", script, "-c", getpidBin)
 	assert.Equal(t, 0, r.code, r.stderr)
 	assert.Equal(t, "even 10 55\n", r.stdout)
+}
+
+// histLine is one row of a drawn histogram: the label right-aligned in
+// width columns, bar @ signs, and the count right-aligned after room for a
+// full bar and cntSpace digits.
+func histLine(width int, label string, bar int, count int64, cntSpace int) string {
+	return fmt.Sprintf("%*s |%s%*d\n", width, label, strings.Repeat("@", bar), 50-bar+1+cntSpace, count)
+}
+
+// TestKernelStats feeds statistics in a kernel probe, on whatever CPUs the
+// child runs, and reads them merged in the end probe.
+func TestKernelStats(t *testing.T) {
+	script := `global s
+probe kernel.trace("syscalls:sys_enter_getpid") { if (pid() == target()) s <<< 5 }
+probe end { printf("%d %d %d %d %d\n", @count(s), @sum(s), @min(s), @max(s), @avg(s)); print(@hist_log(s)) }`
+	r := etap(t, "-e", script, "-c", getpidBin)
+	assert.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, "1000 5000 5 5 5\n"+
+		"value |-------------------------------------------------- count\n"+
+		histLine(5, "1", 0, 0, 4)+
+		histLine(5, "2", 0, 0, 4)+
+		histLine(5, "4", 50, 1000, 4)+
+		histLine(5, "8", 0, 0, 4)+
+		histLine(5, "16", 0, 0, 4)+
+		"\n", r.stdout)
+}
+
+// TestKernelStatArraysAndDisplay feeds a statistic array and a linear
+// histogram in a kernel probe; the array, never read, is displayed at the
+// end with every CPU's values merged. (@variance depends on how the
+// child's calls split over CPUs, so the codegen tests check it.)
+func TestKernelStatArraysAndDisplay(t *testing.T) {
+	script := `global a, h, n
+probe kernel.trace("syscalls:sys_enter_getpid") {
+	if (pid() != target()) next
+	a[execname(), 7] <<< 2
+	h <<< n++ % 20
+}
+probe end { printf("%d %d %d\n", @min(h), @max(h), @avg(h)); print(@hist_linear(h, 0, 20, 5)) }`
+	r := etap(t, "-e", script, "-c", getpidBin)
+	assert.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, "0 19 9\n"+
+		"value |-------------------------------------------------- count\n"+
+		histLine(5, "0", 50, 250, 3)+
+		histLine(5, "5", 50, 250, 3)+
+		histLine(5, "10", 50, 250, 3)+
+		histLine(5, "15", 50, 250, 3)+
+		histLine(5, "20", 0, 0, 3)+
+		"\n"+
+		"a[\"getpid\",7] @count=1000 @min=2 @max=2 @sum=2000 @avg=2\n"+
+		"n=1000\n", r.stdout)
+}
+
+// TestUserAndKernelStats feeds one statistic from a user-space probe (as
+// CPU 0 of the kernel's per-CPU map) and from a kernel probe, resets it
+// in user space, and raises stap's error on an empty extraction.
+func TestUserAndKernelStats(t *testing.T) {
+	script := `global s, a
+probe begin { s <<< 100; a["u"] <<< 1 }
+probe kernel.trace("syscalls:sys_enter_getpid") { if (pid() == target()) { s <<< 1; a["k"] <<< 2 } }
+probe end {
+	printf("%d %d %d %d\n", @count(s), @sum(s), @max(s), @count(a["u"]) + @count(a["k"]))
+	delete s
+	printf("%d\n", @count(s))
+	s <<< 7
+	printf("%d\n", @min(s))
+	delete s
+	printf("%d\n", @avg(s))
+}`
+	r := etap(t, "-e", script, "-c", getpidBin)
+	assert.Equal(t, 1, r.code)
+	assert.Equal(t, "1001 1100 100 1001\n0\n7\n", r.stdout)
+	assert.Equal(t, "ERROR: empty aggregate near operator '@avg' at <input>:11:17\n", r.stderr)
 }

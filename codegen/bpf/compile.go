@@ -35,8 +35,9 @@ type Options struct {
 type KernelProgram struct {
 	// Name is the program's key in Output.Spec.Programs.
 	Name string
-	// Point is what it attaches to.
-	Point *sema.Point
+	// Point is what it attaches to, and Attach how.
+	Point  *sema.Point
+	Attach Attach
 	// Lines maps raw instruction offsets to script positions, so that a
 	// verifier rejection can be reported at the script line.
 	Lines []LinePos
@@ -106,13 +107,14 @@ func Compile(prog *sema.Program, opts Options) (*Output, *diag.List) {
 		maxScratch = max(maxScratch, g.maxScratch)
 		name := programName(i, p.Point)
 		if p.Point.Kernel {
+			typ, attach := attachOf(p.Point)
 			out.Spec.Programs[name] = &ebpf.ProgramSpec{
 				Name:         name,
-				Type:         ebpf.TracePoint,
+				Type:         typ,
 				License:      "GPL",
 				Instructions: insns,
 			}
-			out.Kernel = append(out.Kernel, &KernelProgram{Name: name, Point: p.Point, Lines: g.lines})
+			out.Kernel = append(out.Kernel, &KernelProgram{Name: name, Point: p.Point, Attach: attach, Lines: g.lines})
 			continue
 		}
 		if p.Point.Kind == sema.PointNever {
@@ -135,6 +137,9 @@ func Compile(prog *sema.Program, opts Options) (*Output, *diag.List) {
 // [A-Za-z0-9_], unique by its index.
 func programName(i int, p *sema.Point) string {
 	base := p.Event
+	if p.Function != "" {
+		base = p.Function
+	}
 	if base == "" {
 		base = strings.Map(func(r rune) rune {
 			if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
@@ -171,7 +176,8 @@ func newCompiler(prog *sema.Program, opts Options) *compiler {
 	off := 0
 	for _, v := range prog.Globals {
 		g := maps.Global{Name: v.Name, Value: v.Type.ABI(), Display: v.Written && !v.Read}
-		if v.IsArray {
+		switch {
+		case v.IsArray:
 			for _, k := range v.Keys {
 				g.Keys = append(g.Keys, k.ABI())
 			}
@@ -180,10 +186,13 @@ func newCompiler(prog *sema.Program, opts Options) *compiler {
 			if v.Size > 0 {
 				g.MaxEntries = int(v.Size)
 			}
-		} else {
+		case v.Type != sema.Stats:
 			g.Offset = off
 			off += opts.Params.SizeOf(g.Value)
 			g.Init = initValue(v)
+		}
+		if v.Type == sema.Stats {
+			c.statGlobal(v, &g)
 		}
 		c.global[v] = len(c.abi.Globals)
 		c.abi.Globals = append(c.abi.Globals, g)
@@ -223,8 +232,9 @@ func (c *compiler) addMaps(spec *ebpf.CollectionSpec, scratchSize int) {
 		ValueSize: uint32(roundUp8(scratchSize)), MaxEntries: 1,
 	}
 	spec.Maps[maps.EventsMap] = &ebpf.MapSpec{Name: maps.EventsMap, Type: ebpf.RingBuf, MaxEntries: ringBufSize}
+	c.addStatMaps(spec)
 	for _, g := range c.abi.Globals {
-		if !g.IsArray() {
+		if !g.IsArray() || g.Stat != nil {
 			continue
 		}
 		spec.Maps[g.MapName] = &ebpf.MapSpec{

@@ -59,6 +59,8 @@ func (g *gen) expr(e ast.Expr) {
 		g.assign(e)
 	case *ast.TernaryExpr:
 		g.ifElse(e.Cond, func() { g.expr(e.X) }, func() { g.expr(e.Y) })
+	case *ast.AggregateExpr:
+		g.statExtract(e)
 	case *ast.CallExpr:
 		if f := g.c.prog.FuncCalls[e]; f != nil {
 			g.inline(e, f)
@@ -124,18 +126,6 @@ func (g *gen) storeVar(v *sema.Var) {
 		g.copyString(regScratch, g.slot[v], asm.R0)
 	default:
 		g.emit(asm.StoreMem(asm.R10, int16(g.slot[v]), asm.R0, asm.DWord))
-	}
-}
-
-// field loads a tracepoint field from the context, sign-extending it when
-// the format says it is signed.
-func (g *gen) field(e *ast.TargetVar) {
-	f := g.probe.Point.Fields[e.Name]
-	sizes := map[int]asm.Size{1: asm.Byte, 2: asm.Half, 4: asm.Word, 8: asm.DWord}
-	g.emit(asm.LoadMem(asm.R0, regCtx, int16(f.Offset), sizes[f.Size]))
-	if f.Signed && f.Size < 8 {
-		shift := int32(64 - 8*f.Size)
-		g.emit(asm.LSh.Imm(asm.R0, shift), asm.ArSh.Imm(asm.R0, shift))
 	}
 }
 
@@ -232,6 +222,10 @@ func (g *gen) logical(e *ast.BinaryExpr) {
 }
 
 func (g *gen) assign(e *ast.AssignExpr) {
+	if e.Op == "<<<" {
+		g.statAdd(e)
+		return
+	}
 	if e.Op == ".=" {
 		g.appendAssign(e)
 		return

@@ -10,7 +10,7 @@ import (
 // script lines its instructions come from, then the maps.
 func (o *Output) Listing(w io.Writer) {
 	for _, k := range o.Kernel {
-		fmt.Fprintf(w, "# %s: %s, in the kernel (tracepoint %s:%s)\n", k.Name, k.Point.Text, k.Point.Group, k.Point.Event)
+		fmt.Fprintf(w, "# %s: %s, in the kernel (%s)\n", k.Name, k.Point.Text, k.attachText())
 		fmt.Fprintf(w, "%v\n", o.Spec.Programs[k.Name].Instructions)
 	}
 	for _, u := range o.User {

@@ -35,6 +35,13 @@ func printBuiltin(name, suffix string) *builtin {
 			},
 		},
 		emit: func(g *gen, call *ast.CallExpr) {
+			if h, ok := histArg(call); ok {
+				g.histPrint(h)
+				if suffix != "" {
+					g.print(suffix, nil)
+				}
+				return
+			}
 			var format strings.Builder
 			for _, a := range call.Args {
 				if g.typeOf(a) == sema.String {

@@ -155,6 +155,10 @@ func (g *gen) delete(s *ast.DeleteStmt) {
 		g.emit(asm.FnMapDeleteElem.Call())
 	case *ast.Ident:
 		v := g.c.prog.Refs[x]
+		if v.Type == sema.Stats {
+			g.statReset(x)
+			return
+		}
 		if v.Type == sema.String {
 			g.zeroString(v)
 			return

@@ -9,11 +9,13 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
+	"github.com/cilium/ebpf/btf"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
 	"etap/codegen/bpf"
 	"etap/diag"
+	"etap/internal/btftest"
 	"etap/lang"
 	"etap/lang/ast"
 	"etap/maps"
@@ -53,7 +55,7 @@ format:
 print fmt: ""
 `
 
-// fakeKernel offers the one tracepoint and no kprobes.
+// fakeKernel offers the one tracepoint and the functions of btftest.
 type fakeKernel struct{}
 
 func (fakeKernel) Tracepoints() ([]string, error) { return []string{tracepoint}, nil }
@@ -65,7 +67,9 @@ func (fakeKernel) TracepointFields(group, event string) ([]sema.TracepointField,
 	return sema.ParseTracepointFormat(tracepointFormat)
 }
 
-func (fakeKernel) HasKprobes() bool { return false }
+func (fakeKernel) BTF(module string) (*btf.Spec, error) { return btftest.Spec(module) }
+
+func (fakeKernel) Functions(module string) ([]string, error) { return btftest.Functions(module) }
 
 // tracepointRecord builds the context a kernel probe of the fake
 // tracepoint gets: each named field's value, cut to the field's size, at
@@ -152,9 +156,19 @@ func newSession(t *testing.T, out *bpf.Output) *session {
 		switch spec.Type {
 		case ebpf.RingBuf:
 			// Records go straight to the printer through Env.Output.
-		case ebpf.PerCPUArray:
-			userMaps[name] = vm.NewArrayMap(int(spec.ValueSize), int(spec.MaxEntries))
-			kernelMaps[name] = vm.NewArrayMap(int(spec.ValueSize), int(spec.MaxEntries))
+		case ebpf.PerCPUArray, ebpf.PerCPUHash:
+			if name == maps.ScratchMap {
+				userMaps[name] = vm.NewArrayMap(int(spec.ValueSize), int(spec.MaxEntries))
+				kernelMaps[name] = vm.NewArrayMap(int(spec.ValueSize), int(spec.MaxEntries))
+				continue
+			}
+			// Statistics: user space is CPU 0 and the kernel probes
+			// run on CPU 1, so that extraction must merge the two.
+			m := vm.NewPerCPUHashMap(int(spec.KeySize), int(spec.ValueSize), int(spec.MaxEntries), 2)
+			if spec.Type == ebpf.PerCPUArray {
+				m = vm.NewPerCPUArrayMap(int(spec.ValueSize), int(spec.MaxEntries), 2)
+			}
+			userMaps[name], kernelMaps[name] = m.View(0), m.View(1)
 		case ebpf.Array:
 			m := vm.NewArrayMap(int(spec.ValueSize), int(spec.MaxEntries))
 			userMaps[name], kernelMaps[name] = m, m
@@ -265,6 +279,10 @@ func (s *session) displayGlobals() {
 		if !g.Display {
 			continue
 		}
+		if g.Stat != nil {
+			s.displayStat(g)
+			continue
+		}
 		var entries []output.Entry
 		if g.IsArray() {
 			err := s.user.Maps[g.MapName].Iterate(func(key, value []byte) bool {
@@ -294,4 +312,22 @@ func run(t *testing.T, src string, events ...[]byte) (stdout, stderr string) {
 		s.fire(ev)
 	}
 	return s.finish()
+}
+
+// displayStat does what loader's displayStat does, from the in-memory maps.
+func (s *session) displayStat(g *maps.Global) {
+	m := s.user.Maps[g.MapName].(vm.PerCPU)
+	var entries []output.StatEntry
+	err := m.Iterate(func(key, _ []byte) bool {
+		cpus, _, err := m.LookupCPUs(key)
+		require.NoError(s.t, err)
+		e := output.StatEntry{Data: maps.MergeStat(g.Stat, cpus)}
+		if g.IsArray() {
+			e.Key = s.out.ABI.Params.UnpackTuple(g.Keys, key)
+		}
+		entries = append(entries, e)
+		return true
+	})
+	require.NoError(s.t, err)
+	require.NoError(s.t, output.DisplayStat(&s.stdout, g, entries))
 }

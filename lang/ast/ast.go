@@ -39,6 +39,30 @@ func (b Base) Span() diag.Span { return diag.Span{Start: b.Start, End: b.End} }
 type File struct {
 	Name  string
 	Decls []Decl
+	// Expansions are the places where a macro or a script argument was
+	// expanded, in order; see ExpandedFrom.
+	Expansions []*Expansion
+}
+
+// Expansion is a span of the file that a macro invocation (`@m(x)`) or a
+// script argument (`$1`) was expanded from. The tokens it expanded to all
+// stand inside Span, and so do the nodes made of them.
+type Expansion struct {
+	Span diag.Span
+	// Note says what was expanded, at the macro's definition or at the
+	// argument: "expanded from macro '@m'".
+	Note diag.Related
+}
+
+// ExpandedFrom returns the notes to add to a diagnostic about the node at
+// s: one "expanded from" note when s starts inside an expansion, else none.
+func (f *File) ExpandedFrom(s diag.Span) []diag.Related {
+	for _, e := range f.Expansions {
+		if e.Span.Start.File == s.Start.File && e.Span.Start.Offset <= s.Start.Offset && s.Start.Offset < e.Span.End.Offset {
+			return []diag.Related{e.Note}
+		}
+	}
+	return nil
 }
 
 // ---- declarations ----
@@ -71,13 +95,16 @@ type ProbeDecl struct {
 	Body   *BlockStmt
 }
 
-// AliasDecl is `probe NAME = PP { prologue }` or `probe NAME += PP { epilogue }`.
+// AliasDecl is `probe NAME = PP { prologue }` or `probe NAME += PP
+// { epilogue }`, or the combined `probe NAME = PP { prologue }, { epilogue }`.
 type AliasDecl struct {
 	Base
-	Names    []*ProbePoint // the alias names being defined
+	Names    []*ProbePoint // the alias names being defined: `probe a = b = PP` defines two
 	Epilogue bool          // += form
 	Points   []*ProbePoint
 	Body     *BlockStmt
+	// EpilogueBody is the second block of the combined form, or nil.
+	EpilogueBody *BlockStmt
 }
 
 // FunctionDecl is `function name:type (p:type, ...) { body }`.
@@ -90,6 +117,9 @@ type FunctionDecl struct {
 	Body    *BlockStmt
 	// EmbeddedC is set for `function f() %{ ... %}`; Body is nil then.
 	EmbeddedC string
+	// Priority is N of `function f() :N { }`, which orders the overloads
+	// that `next` moves between; 0 when not given.
+	Priority int64
 }
 
 // Param is a function parameter.
@@ -109,11 +139,16 @@ type EmbeddedCDecl struct {
 }
 
 // ProbePoint is one dotted probe point such as `kernel.trace("sched:*")?`.
+//
+// The parser expands braces as stap does: `syscall.{open,close}?` becomes
+// two points, syscall.open? and syscall.close?, each spanning the whole
+// written text, each with its own Components; the points of one brace
+// group share their Cond node.
 type ProbePoint struct {
 	Base
 	Components []*Component
 	Optional   bool // trailing ?
-	Sufficient bool // trailing !
+	Sufficient bool // trailing ! (which stap takes as optional too)
 	Cond       Expr // `if (cond)`, or nil
 }
 
@@ -166,6 +201,7 @@ type ForStmt struct {
 }
 
 // ForeachStmt is `foreach ([v =] [k1, k2] in Array[slice] [sort] [limit N]) Body`.
+// A foreach over a histogram's buckets is a HistForeachStmt.
 type ForeachStmt struct {
 	Base
 	Value *Ident   // value variable of `v = k in a`, or nil
@@ -177,7 +213,8 @@ type ForeachStmt struct {
 	// for a key column. SortDesc is the `-` suffix.
 	SortColumn int
 	SortDesc   bool
-	// SortAggregate is the aggregate named in `a @sum-`, or "".
+	// SortAggregate is the aggregate named in `a @sum-` (count, sum, min,
+	// max, avg or variance), or "".
 	SortAggregate string
 	Limit         Expr // or nil
 	Body          Stmt
@@ -215,6 +252,14 @@ type TryStmt struct {
 // EmptyStmt is a lone `;`.
 type EmptyStmt struct{ Base }
 
+// HistForeachStmt is `foreach (b in @hist_log(s)) Body`: a loop over the
+// buckets of a histogram. The header is that of a ForeachStmt whose Array
+// is nil; Hist is the histogram.
+type HistForeachStmt struct {
+	ForeachStmt
+	Hist *AggregateExpr
+}
+
 // ---- expressions ----
 
 // IntLit is an integer literal; Value holds its 64 bits (values written
@@ -238,11 +283,88 @@ type Ident struct {
 	Name string
 }
 
-// TargetVar is a context variable such as `$fd` or `$file->f_path`.
+// TargetVar is a context variable such as `$fd`, `$file->f_path` or
+// `$$parms`. Name is without the first `$`: "fd", "$parms". A context
+// variable with any other suffix (an index, a pretty-printing `$`) or an
+// `&` is the X of a TargetExpr.
 type TargetVar struct {
 	Base
 	Name   string // without the $
 	Fields []string
+}
+
+// TargetExpr is a context expression that TargetVar cannot hold: an
+// address-of, member accesses and indexes on any base, a pretty-printing
+// suffix. X is a *TargetVar without Fields, a *CastExpr, an *AtVarExpr,
+// or any other value, which stap then reads as a pointer of the type it
+// finds (autocast):
+//
+//	&$skb->data    $argv[1]    $task$$    @cast(p, "task_struct")->pid
+//	pointer()->f   a[1]->b     $p->name$
+type TargetExpr struct {
+	Base
+	AddrOf bool
+	X      Expr
+	Path   []*TargetStep
+	// Pretty is the pretty-printing suffix: "$" (one level) or "$$" (all
+	// levels), or "".
+	Pretty string
+}
+
+// TargetStep is one `->member` or `[index]` of a TargetExpr.
+type TargetStep struct {
+	Base
+	Member string // "" for an index
+	Index  Expr   // nil for a member
+}
+
+// CastExpr is `@cast(X, "type"[, "module"])`: X read as a pointer to type,
+// as found in module ("kernel" when empty, or "kernel<linux/sched.h>").
+type CastExpr struct {
+	Base
+	X      Expr
+	Type   string
+	Module string
+}
+
+// AtVarExpr is `@var("name[@file]"[, "module"])`: a variable of the
+// probed program by name.
+type AtVarExpr struct {
+	Base
+	Name   string
+	Module string
+}
+
+// AtExpr is one of the @operators that take expressions or literals and
+// are not aggregates: `@defined(e)`, `@entry(e)`, `@probewrite(v)`,
+// `@const("X")`, `@perf("name")`, `@kregister(N)`, `@uregister(N)`,
+// `@kderef(size, addr)`, `@uderef(size, addr)`. Op is without the @; the
+// parser checks the shape of Args: a variable (*Ident) for probewrite,
+// a *StringLit for const and perf, an *IntLit register number or size.
+type AtExpr struct {
+	Base
+	Op   string
+	Args []Expr
+}
+
+// EmbeddedExpr is `%{ code %}` used as a value (guru mode).
+type EmbeddedExpr struct {
+	Base
+	Code string
+}
+
+// HistIndexExpr is `@hist_log(s)[i]`: the count in bucket i of a histogram.
+type HistIndexExpr struct {
+	Base
+	Hist  *AggregateExpr
+	Index []Expr
+}
+
+// HistInExpr is `i in @hist_log(s)`: whether a histogram has bucket i.
+type HistInExpr struct {
+	Base
+	Keys []Expr
+	Hist *AggregateExpr
 }
 
 // BinaryExpr is `X Op Y` for arithmetic, comparison, logic, `.` and `=~`.
@@ -303,7 +425,12 @@ type CallExpr struct {
 	Args []Expr
 }
 
-// AggregateExpr is `@count(x)`, `@hist_log(x)`, `@hist_linear(x, lo, hi, w)`...
+// AggregateExpr is a statistic's extractor, `@count(x)` (count, sum,
+// min, max, avg, variance), or a histogram, `@hist_log(x)` or
+// `@hist_linear(x, lo, hi, w)`. Args are *IntLit (possibly negative): the
+// shift of @variance, the bounds and width of @hist_linear. A histogram
+// stands only as the whole argument of print, println, sprint or
+// sprintln, or inside a HistIndexExpr, HistInExpr or HistForeachStmt.
 type AggregateExpr struct {
 	Base
 	Op   string // without the @
@@ -351,3 +478,10 @@ func (*InExpr) exprNode()        {}
 func (*CallExpr) exprNode()      {}
 func (*AggregateExpr) exprNode() {}
 func (*ParenExpr) exprNode()     {}
+func (*TargetExpr) exprNode()    {}
+func (*CastExpr) exprNode()      {}
+func (*AtVarExpr) exprNode()     {}
+func (*AtExpr) exprNode()        {}
+func (*EmbeddedExpr) exprNode()  {}
+func (*HistIndexExpr) exprNode() {}
+func (*HistInExpr) exprNode()    {}

@@ -19,7 +19,8 @@ type Visitor interface {
 
 // Walk traverses the tree rooted at n depth first, children in source
 // order, in the manner of go/ast.Walk. Absent optional children (a nil
-// Else, the `*` entries of a slice) are skipped.
+// Else, the `*` entries of a slice) are skipped. The points of one brace
+// group share their condition, which Walk visits once for each.
 func Walk(v Visitor, n Node) {
 	if v = v.Visit(n); v == nil {
 		return
@@ -82,6 +83,17 @@ func children(n Node) []Node {
 			add(p)
 		}
 	}
+	// foreach lists a loop's children; base adds what it iterates.
+	foreach := func(n *ForeachStmt, base func()) {
+		ident(n.Value)
+		for _, k := range n.Keys {
+			ident(k)
+		}
+		base()
+		exprs(n.Slice)
+		expr(n.Limit)
+		stmt(n.Body)
+	}
 	switch n := n.(type) {
 	case *File:
 		for _, d := range n.Decls {
@@ -100,6 +112,7 @@ func children(n Node) []Node {
 		points(n.Names)
 		points(n.Points)
 		block(n.Body)
+		block(n.EpilogueBody)
 	case *FunctionDecl:
 		for _, p := range n.Params {
 			add(p)
@@ -131,14 +144,9 @@ func children(n Node) []Node {
 		expr(n.Post)
 		stmt(n.Body)
 	case *ForeachStmt:
-		ident(n.Value)
-		for _, k := range n.Keys {
-			ident(k)
-		}
-		ident(n.Array)
-		exprs(n.Slice)
-		expr(n.Limit)
-		stmt(n.Body)
+		foreach(n, func() { ident(n.Array) })
+	case *HistForeachStmt:
+		foreach(&n.ForeachStmt, func() { add(n.Hist) })
 	case *ReturnStmt:
 		expr(n.X)
 	case *DeleteStmt:
@@ -174,6 +182,23 @@ func children(n Node) []Node {
 		exprs(n.Args)
 	case *ParenExpr:
 		expr(n.X)
+	case *TargetExpr:
+		expr(n.X)
+		for _, st := range n.Path {
+			add(st)
+		}
+	case *TargetStep:
+		expr(n.Index)
+	case *CastExpr:
+		expr(n.X)
+	case *AtExpr:
+		exprs(n.Args)
+	case *HistIndexExpr:
+		add(n.Hist)
+		exprs(n.Index)
+	case *HistInExpr:
+		exprs(n.Keys)
+		add(n.Hist)
 	}
 	return out
 }

@@ -1,0 +1,123 @@
+package bpf
+
+import (
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
+
+	"etap/lang/ast"
+	"etap/sema"
+)
+
+// Attach says how the loader attaches a kernel program.
+type Attach int
+
+// The ways kernel programs attach.
+const (
+	AttachTracepoint Attach = iota + 1
+	// AttachKprobe and AttachKretprobe attach to KernelProgram.Point's
+	// Function, on its entry and its return.
+	AttachKprobe
+	AttachKretprobe
+)
+
+// attachOf returns the program type and the attachment of a kernel point.
+//
+// Kernel functions are probed with kprobes rather than fentry/fexit:
+// kprobes attach on every kernel that has them with the same context
+// (struct pt_regs, which sema lays out from BTF), while fentry needs the
+// function's BTF id at load time, a kernel that allows BPF trampolines
+// (this machine's refuses them) and another context layout. fentry's lower
+// cost per event makes it the better choice where it works, later.
+func attachOf(p *sema.Point) (ebpf.ProgramType, Attach) {
+	switch p.Kind {
+	case sema.PointKprobe:
+		return ebpf.Kprobe, AttachKprobe
+	case sema.PointKretprobe:
+		return ebpf.Kprobe, AttachKretprobe
+	}
+	return ebpf.TracePoint, AttachTracepoint
+}
+
+// attachText says what k attaches to, for listings: "tracepoint
+// sched:sched_switch", "kretprobe vfs_read".
+func (k *KernelProgram) attachText() string {
+	switch k.Attach {
+	case AttachKprobe:
+		return "kprobe " + k.Point.Function
+	case AttachKretprobe:
+		return "kretprobe " + k.Point.Function
+	}
+	return "tracepoint " + k.Point.Group + ":" + k.Point.Event
+}
+
+// sizes are the load sizes of 1-, 2-, 4- and 8-byte values.
+var sizes = map[int]asm.Size{1: asm.Byte, 2: asm.Half, 4: asm.Word, 8: asm.DWord}
+
+// field emits a context variable into R0: a tracepoint field or a
+// parameter's register read from the context, then for a member chain
+// ($file->f_path->dentry) the reads through kernel memory, then, for a
+// string, a copy of it into a string slot.
+//
+// A read from a bad address gives 0 (and a string nothing), as the helpers
+// leave it, rather than stap's error that ends the run: a NULL member
+// on the way is common, and a probe on a hot function should not end a
+// run for it.
+func (g *gen) field(e *ast.TargetVar) {
+	t := g.probe.Point.Targets[e]
+	f := t.Field
+	g.emit(asm.LoadMem(asm.R0, regCtx, int16(f.Offset), sizes[f.Size]))
+	g.signExtend(f.Size, f.Signed)
+	for _, rd := range t.Reads {
+		g.readKernel(rd)
+	}
+	if t.Type == sema.String {
+		g.readKernelString(t.StringOffset, t.StringMax)
+	}
+}
+
+// signExtend sign-extends the size-byte value in R0 when it is signed.
+func (g *gen) signExtend(size int, signed bool) {
+	if signed && size < 8 {
+		shift := int32(64 - 8*size)
+		g.emit(asm.LSh.Imm(asm.R0, shift), asm.ArSh.Imm(asm.R0, shift))
+	}
+}
+
+// readKernel replaces the address in R0 by the value rd reads from kernel
+// memory at an offset from it, through a stack slot.
+func (g *gen) readKernel(rd sema.Read) {
+	slot := g.pushStack()
+	defer g.popStack()
+	g.emit(
+		asm.Mov.Reg(asm.R3, asm.R0),
+		asm.Add.Imm(asm.R3, int32(rd.Offset)),
+		asm.Mov.Reg(asm.R1, asm.R10),
+		asm.Add.Imm(asm.R1, int32(slot)),
+		asm.Mov.Imm(asm.R2, int32(rd.Size)),
+		asm.FnProbeReadKernel.Call(),
+		asm.LoadMem(asm.R0, asm.R10, int16(slot), sizes[rd.Size]),
+	)
+	g.signExtend(rd.Size, rd.Signed)
+}
+
+// readKernelString copies the string at offset off from the address in R0
+// into a fresh string slot, at most limit bytes of it (0: as many as a slot
+// holds), and leaves the slot's address in R0. The slot is zeroed first:
+// the helper writes only the string and its terminator, and slots are
+// compared and hashed whole.
+func (g *gen) readKernelString(off, limit int) {
+	n := g.c.opts.Params.StringLen
+	if limit > 0 && limit < n {
+		n = limit
+	}
+	slot := g.allocScratch(g.c.opts.Params.StringLen)
+	g.zeroScratch(slot, g.c.opts.Params.StringLen)
+	g.emit(
+		asm.Mov.Reg(asm.R3, asm.R0),
+		asm.Add.Imm(asm.R3, int32(off)),
+		asm.Mov.Imm(asm.R2, int32(n)),
+	)
+	g.scratchPtr(asm.R1, slot)
+	g.emit(asm.FnProbeReadKernelStr.Call())
+	g.scratchPtr(asm.R0, slot)
+}

@@ -1,0 +1,67 @@
+package qemu
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// vfsReadScript probes vfs_read's entry and return for the reads of
+// known.txt by -c's command: the entry prints $count and the file's name
+// through $file->f_path->dentry->d_name->name, and marks the thread, whose
+// return then prints $return.
+const vfsReadScript = `global reading
+probe kernel.function("vfs_read") {
+	if (pid() == target() && $file->f_path->dentry->d_name->name == "known.txt") {
+		reading[tid()] = 1
+		printf("entry count=%d name=%s\n", $count, $file->f_path->dentry->d_name->name)
+	}
+}
+probe kernel.function("vfs_read").return {
+	if (tid() in reading) {
+		printf("return %d\n", $return)
+		delete reading[tid()]
+	}
+}
+`
+
+// knownText is known.txt's content: 26 bytes.
+const knownText = "abcdefghijklmnopqrstuvwxyz"
+
+// TestKernelFunctionInGuest runs etap in Debian's kernel, which has
+// kprobes, on a command that reads a 26-byte file with read(100) then
+// read(50): the entry probes see the counts and the file's name, the return
+// probes what each read returned (issue 6, acceptance 2).
+func TestKernelFunctionInGuest(t *testing.T) {
+	needQEMU(t)
+	dir := t.TempDir()
+	script := filepath.Join(dir, "vfs_read.stp")
+	require.NoError(t, os.WriteFile(script, []byte(vfsReadScript), 0o644))
+	known := filepath.Join(dir, "known.txt")
+	require.NoError(t, os.WriteFile(known, []byte(knownText), 0o644))
+
+	res := boot(t, Options{
+		Init: buildStatic(t, "./guestinit"),
+		Files: map[string]string{
+			"/bin/etap":       buildStatic(t, "../../cmd/etap"),
+			"/bin/readfile":   buildStatic(t, "./testdata/readfile"),
+			"/t/vfs_read.stp": script,
+			"/data/known.txt": known,
+		},
+		Command: []string{"etap", "-c", "readfile /data/known.txt 100 50", "/t/vfs_read.stp"},
+	})
+	assert.True(t, res.Passed, "etap failed in the guest; console above")
+	probes := regexp.MustCompile(`(?m)^(entry|return) .*$`).FindAllString(res.Output, -1)
+	assert.Equal(t, []string{
+		"entry count=100 name=known.txt",
+		"return 26",
+		"entry count=50 name=known.txt",
+		"return 0",
+	}, probes)
+	assert.Contains(t, res.Output, "readfile: read(100) = 26\n")
+	assert.Contains(t, res.Output, "readfile: read(50) = 0\n")
+}

@@ -1,0 +1,68 @@
+package loader
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/cilium/ebpf/link"
+
+	"etap/codegen/bpf"
+	"etap/diag"
+)
+
+// kprobeFiles are where a kernel with kprobes offers them: the perf PMU
+// that cilium/ebpf attaches kprobes through, and tracefs's kprobe_events,
+// its fallback. A kernel built without CONFIG_KPROBES has neither.
+var kprobeFiles = []string{
+	"/sys/bus/event_source/devices/kprobe/type",
+	"/sys/kernel/tracing/kprobe_events",
+	"/sys/kernel/debug/tracing/kprobe_events",
+}
+
+// haveKprobes reports whether this kernel can attach kprobes.
+func haveKprobes() bool {
+	for _, name := range kprobeFiles {
+		if _, err := os.Stat(name); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// checkAttachable reports the first probe this kernel has no way to attach,
+// at its probe point. sema resolves kernel functions from BTF on any
+// kernel, so that -p2 works everywhere; this is where a kernel without
+// kprobes says so, before the programs are loaded for nothing.
+func checkAttachable(out *bpf.Output) error {
+	for _, k := range out.Kernel {
+		if (k.Attach == bpf.AttachKprobe || k.Attach == bpf.AttachKretprobe) && !haveKprobes() {
+			return diag.Errorf(diag.Attach, "A001", k.Point.Span,
+				"this kernel has no kprobes (CONFIG_KPROBES is off): use kernel.trace(...) instead").
+				WithHint("etap cannot attach %s here", k.Point.Text)
+		}
+	}
+	return nil
+}
+
+// attach attaches one kernel program as its point says.
+func (s *Session) attach(k *bpf.KernelProgram) (link.Link, error) {
+	prog := s.coll.Programs[k.Name]
+	switch k.Attach {
+	case bpf.AttachKprobe, bpf.AttachKretprobe:
+		attach := link.Kprobe
+		if k.Attach == bpf.AttachKretprobe {
+			attach = link.Kretprobe
+		}
+		l, err := attach(k.Point.Function, prog, nil)
+		if err != nil {
+			return nil, diag.Errorf(diag.Attach, "A002", k.Point.Span, "cannot attach %s: %v", k.Point.Text, err).
+				WithHint("the kernel refuses kprobes on some functions (notrace, inlined or blacklisted ones)")
+		}
+		return l, nil
+	}
+	l, err := link.Tracepoint(k.Point.Group, k.Point.Event, prog, nil)
+	if err != nil {
+		return nil, fmt.Errorf("attach tracepoint %s:%s: %w", k.Point.Group, k.Point.Event, err)
+	}
+	return l, nil
+}

@@ -1,0 +1,194 @@
+package sema
+
+import (
+	"etap/diag"
+	"etap/lang/ast"
+	"etap/maps"
+)
+
+// Statistics: a global that receives `<<<` has type Stats and is read only
+// through extractors:
+//
+//	global lat
+//	probe kernel.trace("...") { lat <<< $ret }
+//	probe end { printf("%d\n", @avg(lat)); print(@hist_log(lat)) }
+//
+// A histogram (@hist_log, @hist_linear) stands only as the whole argument
+// of print or println, which the parser enforces; its AggregateExpr has
+// type Stats, and the printers lower such a call to a histogram record.
+// Extraction merges every CPU's value, which only user space can do for
+// now, so extractors and histograms are refused in kernel probes.
+
+// StatUse is what the script asks of a statistic besides its count, sum,
+// min and max: a histogram and @variance, which the value must keep.
+type StatUse struct {
+	maps.Stat
+	// HistAt and VarianceAt are where the histogram and @variance were
+	// first used, to explain a conflict.
+	HistAt, VarianceAt diag.Span
+}
+
+// statOps maps the extractors to what they read.
+var statOps = map[string]maps.StatOp{
+	"count": maps.OpCount, "sum": maps.OpSum, "min": maps.OpMin, "max": maps.OpMax,
+	"avg": maps.OpAvg, "variance": maps.OpVariance,
+}
+
+// StatOp returns what an extractor (@count...) reads; ok is false for a
+// histogram.
+func StatOp(e *ast.AggregateExpr) (op maps.StatOp, ok bool) {
+	op, ok = statOps[e.Op]
+	return op, ok
+}
+
+// maxShift bounds @variance's shift: the mean is kept as v << shift in a
+// long, and the squares of deviations need room too.
+const maxShift = 62
+
+// statTarget checks the statistic that `<<<` feeds or an extractor reads:
+// a global scalar or an element of a global array, which then has type
+// Stats. It returns nil when e is none of these.
+func (r *resolver) statTarget(e ast.Expr, what string) *Var {
+	var v *Var
+	switch x := unparen(e).(type) {
+	case *ast.Ident:
+		v = r.scalar(x)
+		if !v.Global {
+			r.addReport(diag.Errorf(diag.Semantic, "S070", x.Span(), "statistic '%s' must be a global", x.Name).
+				WithHint("declare it at the top level: global %s", x.Name))
+			return nil
+		}
+	case *ast.IndexExpr:
+		v = r.index(x)
+	default:
+		r.addReport(diag.Errorf(diag.Semantic, "S071", e.Span(), "%s needs a statistic: a global or a global array's element", what))
+	}
+	if v == nil || r.setType(v, Stats, e.Span()) != Stats {
+		return nil
+	}
+	r.prog.Types[e] = Stats
+	return v
+}
+
+// statAssign checks `s <<< v`.
+func (r *resolver) statAssign(e *ast.AssignExpr) Type {
+	if v := r.statTarget(e.X, "<<<"); v != nil {
+		v.Written = true
+	}
+	r.expect(e.Y, r.expr(e.Y, Long), Long)
+	return Long
+}
+
+// aggregate checks an extractor or a histogram.
+func (r *resolver) aggregate(e *ast.AggregateExpr) Type {
+	v := r.statTarget(e.X, "@"+e.Op)
+	if v != nil {
+		v.Read = true
+		if v.Stat == nil {
+			v.Stat = &StatUse{}
+		}
+		r.statUse(v.Stat, v.Name, e)
+	}
+	if r.kernelSide {
+		r.addReport(diag.Errorf(diag.Semantic, "S072", e.Span(), "@%s cannot run in a kernel probe yet", e.Op).
+			WithHint("read statistics in an end or timer probe, which run in user space"))
+	}
+	if _, ok := StatOp(e); ok {
+		return Long
+	}
+	return Stats
+}
+
+// statUse records the histogram or variance shift e asks of a statistic
+// and reports values stap refuses and uses that conflict.
+func (r *resolver) statUse(u *StatUse, name string, e *ast.AggregateExpr) {
+	args := make([]int64, len(e.Args))
+	for i, a := range e.Args {
+		if lit, ok := a.(*ast.IntLit); ok {
+			args[i] = lit.Value
+		}
+	}
+	switch e.Op {
+	case "variance":
+		shift := int64(0)
+		if len(args) == 1 {
+			shift = args[0]
+		}
+		switch {
+		case shift < 0 || shift > maxShift:
+			r.addReport(diag.Errorf(diag.Semantic, "S073", e.Span(), "@variance shift %d is out of range", shift).
+				WithHint("use a shift from 0 to %d", maxShift))
+		case !u.Variance:
+			u.Variance, u.Shift, u.VarianceAt = true, int(shift), e.Span()
+		case int64(u.Shift) != shift:
+			r.addReport(diag.Errorf(diag.Semantic, "S074", e.Span(), "@variance of '%s' with shift %d, but with %d elsewhere", name, shift, u.Shift).
+				WithNote(u.VarianceAt, "shift %d is given here", u.Shift).
+				WithHint("a statistic keeps one fixed-point precision: use one shift"))
+		}
+	case "hist_log", "hist_linear":
+		h := maps.Stat{Hist: maps.HistLog}
+		if e.Op == "hist_linear" {
+			h = maps.Stat{Hist: maps.HistLinear, Lo: args[0], Hi: args[1], Width: args[2]}
+			if msg := linearProblem(&h); msg != "" {
+				r.addReport(diag.Errorf(diag.Semantic, "S075", e.Span(), "%s", msg).
+					WithHint("@hist_linear(s, low, high, width) needs low < high, width > 0 and at most %d buckets of width", maps.MaxLinearBuckets-2))
+				return
+			}
+		}
+		switch {
+		case u.Hist == maps.HistNone:
+			u.Hist, u.Lo, u.Hi, u.Width, u.HistAt = h.Hist, h.Lo, h.Hi, h.Width, e.Span()
+		case u.Hist != h.Hist || u.Lo != h.Lo || u.Hi != h.Hi || u.Width != h.Width:
+			r.addReport(diag.Errorf(diag.Semantic, "S076", e.Span(), "conflicting histograms for '%s'", name).
+				WithNote(u.HistAt, "its histogram is first given here").
+				WithHint("a statistic keeps one histogram: use a second statistic for another"))
+		}
+	}
+}
+
+// linearProblem says what is wrong with a linear histogram's bounds.
+func linearProblem(h *maps.Stat) string {
+	switch {
+	case h.Width <= 0:
+		return "histogram width must be positive"
+	case h.Hi <= h.Lo:
+		return "histogram high bound must be above its low bound"
+	case (h.Hi-h.Lo)/h.Width+3 > maps.MaxLinearBuckets || h.Hi-h.Lo < 0:
+		return "histogram has too many buckets"
+	}
+	return ""
+}
+
+// statValue reports a statistic used as a plain value.
+func (r *resolver) statValue(e ast.Expr, name string) {
+	r.addReport(diag.Errorf(diag.Semantic, "S077", e.Span(), "statistic '%s' has no value of its own", name).
+		WithHint("read it with an extractor: @count, @sum, @min, @max, @avg or @variance"))
+}
+
+// statDelete checks `delete s` of a whole statistic: resetting every
+// CPU's value is a user-space job for now.
+func (r *resolver) statDelete(v *Var, span diag.Span) {
+	if v.Type == Stats && r.kernelSide {
+		r.addReport(diag.Errorf(diag.Semantic, "S078", span, "deleting statistic '%s' in a kernel probe is not built yet", v.Name).
+			WithHint("delete it in a begin, end or timer probe"))
+	}
+}
+
+// statForeach refuses a value sort of a statistic array, whose elements
+// have no value of their own.
+func (r *resolver) statForeach(s *ast.ForeachStmt, arr *Var) {
+	if arr != nil && arr.Type == Stats && s.SortColumn == -1 && s.SortAggregate == "" {
+		r.addReport(diag.Errorf(diag.Semantic, "S079", s.Span(), "statistic array '%s' has no values to sort by", arr.Name).
+			WithHint("sort by a key, as in foreach ([k+] in %s)", arr.Name))
+	}
+}
+
+func unparen(e ast.Expr) ast.Expr {
+	for {
+		p, ok := e.(*ast.ParenExpr)
+		if !ok {
+			return e
+		}
+		e = p.X
+	}
+}

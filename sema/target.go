@@ -1,0 +1,215 @@
+package sema
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"sort"
+
+	"github.com/cilium/ebpf/btf"
+
+	"etap/diag"
+	"etap/lang/ast"
+)
+
+// Target is how a handler reads one context variable at one point: a field
+// of its context, then, for a member chain such as
+// $file->f_path->dentry->d_name->name, loads through kernel pointers, each
+// at an offset from the address the value before it holds.
+type Target struct {
+	Field Field
+	Reads []Read
+	// Type is what the script gets: a long, or a string read from kernel
+	// memory; CType is the C type of the value read.
+	Type  Type
+	CType string
+	// StringOffset and StringMax place a String: it starts StringOffset
+	// bytes after the address the last value holds, and has at most
+	// StringMax bytes (0: up to MAXSTRINGLEN), as in a `char comm[16]`.
+	StringOffset, StringMax int
+}
+
+// Read is one load from kernel memory: Size bytes at Offset from the
+// address the value before holds, sign-extended when Signed.
+type Read struct {
+	Offset, Size int
+	Signed       bool
+}
+
+// targetVar checks a context variable in every point of the probe, records
+// how each point reads it, and returns its type. want is what the use
+// expects. A character array is a string, and so is a character pointer,
+// read as the string it points to, except where a long is expected
+// (printf("%p"), arithmetic, a condition, 0 != $name): there it is the
+// pointer, as stap's longs are. So `$name == "x"` and `x = $name` need no
+// kernel_string(), and `if ($name)` still tests for NULL.
+func (r *resolver) targetVar(e *ast.TargetVar, want Type) Type {
+	if r.fn != nil {
+		r.addReport(notBuilt(e.Span(), "context variables in functions"))
+		return Long
+	}
+	typ, first := Unknown, (*Point)(nil)
+	for _, p := range r.scope.points {
+		if !p.Kernel {
+			r.addReport(diag.Errorf(diag.Semantic, "S030", e.Span(), "probe %s has no context variables", p.Text))
+			continue
+		}
+		t, d := p.target(e, want)
+		if d != nil {
+			r.addReport(d)
+			continue
+		}
+		if p.Targets == nil {
+			p.Targets = map[*ast.TargetVar]*Target{}
+		}
+		p.Targets[e] = t
+		switch {
+		case first == nil:
+			typ, first = t.Type, p
+		case t.Type != typ:
+			r.addReport(diag.Errorf(diag.Semantic, "S060", e.Span(), "$%s is a %s in %s but a %s in %s",
+				targetText(e), typ, first.Text, t.Type, p.Text).
+				WithHint("probe the points in separate probes"))
+		}
+	}
+	// Unknown, when no point could read it: the error is reported, and
+	// uses of the value must not add mismatches of their own.
+	return typ
+}
+
+// target resolves a context variable at p.
+func (p *Point) target(e *ast.TargetVar, want Type) (*Target, *diag.Diagnostic) {
+	if p.Kind == PointTracepoint && len(e.Fields) > 0 {
+		// stap reads $prev->pid on sched_switch from the typed arguments
+		// that raw tracepoints get: not the record etap reads.
+		return nil, notBuilt(e.Span(), "member accesses (->)").
+			WithHint("tracepoint fields have no types in etap yet; kernel.function parameters have")
+	}
+	f, ok := p.Fields[e.Name]
+	if !ok {
+		return nil, p.missingField(e)
+	}
+	if f.Unsupported != "" {
+		return nil, notBuilt(e.Span(), fmt.Sprintf("%s such as $%s (%s)", f.Unsupported, e.Name, f.CType))
+	}
+	if p.Kind == PointKretprobe && e.Name != "return" {
+		// The registers that held the parameters hold something else by
+		// the time the function returns.
+		return nil, notBuilt(e.Span(), fmt.Sprintf("parameters in .return probes such as $%s", e.Name)).
+			WithHint("read $%s in a probe on the function's entry and keep it in a global array indexed by tid()", e.Name)
+	}
+	t := &Target{Field: f, Type: Long, CType: f.CType}
+	if f.BTF == nil {
+		return t, nil
+	}
+	cur := f.BTF
+	// inMemory says whether cur is the type of the memory at offset pending
+	// from the address the last value holds, rather than of that value.
+	pending, inMemory := 0, false
+	path := "$" + e.Name
+	for _, name := range e.Fields {
+		u := btf.UnderlyingType(cur)
+		if ptr, ok := u.(*btf.Pointer); ok {
+			if inMemory {
+				t.Reads = append(t.Reads, Read{Offset: pending, Size: 8})
+			}
+			pending, inMemory = 0, true
+			u = btf.UnderlyingType(ptr.Target)
+		} else if !inMemory {
+			return nil, memberError(e, "%s is %s, not a pointer to a struct", path, cType(cur))
+		}
+		if fwd, ok := u.(*btf.Fwd); ok {
+			return nil, memberError(e, "%s points to %s, which the BTF declares but does not define", path, cType(fwd))
+		}
+		if _, ok := members(u); !ok {
+			return nil, memberError(e, "%s is %s, not a pointer to a struct", path, cType(cur))
+		}
+		m, off, ok := findMember(u, name)
+		if !ok {
+			d := memberError(e, "%s has no member %s", cType(u), name)
+			if near := diag.Closest(name, memberNames(u)); near != "" {
+				d.WithHint("did you mean ->%s?", near)
+			}
+			return nil, d
+		}
+		if m.BitfieldSize != 0 {
+			return nil, notBuilt(e.Span(), "bit fields such as "+path+"->"+name)
+		}
+		pending += off
+		cur = m.Type
+		path += "->" + name
+	}
+	t.CType = cType(cur)
+	if n, ok := charArray(cur); ok && inMemory {
+		t.Type, t.StringOffset, t.StringMax = String, pending, n
+		return t, nil
+	}
+	size, signed, ok := scalar(cur)
+	if !ok {
+		return nil, memberError(e, "%s is %s, not a number, a pointer or a string", path, cType(cur)).
+			WithHint("follow it with ->member")
+	}
+	if inMemory {
+		t.Reads = append(t.Reads, Read{Offset: pending, Size: size, Signed: signed})
+	}
+	if charPointer(cur) && want != Long {
+		t.Type = String
+	}
+	return t, nil
+}
+
+// missingField reports a context variable the point does not have, with
+// the nearest one it has.
+func (p *Point) missingField(e *ast.TargetVar) *diag.Diagnostic {
+	if e.Name == "return" && p.Kind == PointKprobe {
+		return diag.Errorf(diag.Semantic, "S031", e.Span(), "%s has no $return: it fires on entry", p.Text).
+			WithHint("probe %s.return", p.Text)
+	}
+	if e.Name == "return" && p.Kind == PointKretprobe {
+		return diag.Errorf(diag.Semantic, "S031", e.Span(), "%s has no $return: %s returns nothing", p.Text, p.Function)
+	}
+	names := make([]string, 0, len(p.Fields))
+	for n := range p.Fields {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	d := diag.Errorf(diag.Semantic, "S031", e.Span(), "%s has no field $%s", p.Text, e.Name)
+	if near := diag.Closest(e.Name, names); near != "" {
+		d.WithHint("did you mean $%s?", near)
+	}
+	return d
+}
+
+func memberError(e *ast.TargetVar, format string, args ...any) *diag.Diagnostic {
+	return diag.Errorf(diag.Semantic, "S061", e.Span(), format, args...)
+}
+
+// targetText spells a context variable without its $.
+func targetText(e *ast.TargetVar) string {
+	s := e.Name
+	for _, f := range e.Fields {
+		s += "->" + f
+	}
+	return s
+}
+
+// dumpTargets prints, for -p2, the context variables the handler reads at
+// p, in the order the script first reads them, with their types and C
+// types:
+//
+//	$count:long /* size_t */
+func dumpTargets(w io.Writer, p *Point) {
+	uses := slices.SortedFunc(maps.Keys(p.Targets), func(a, b *ast.TargetVar) int {
+		return a.Span().Start.Offset - b.Span().Start.Offset
+	})
+	seen := map[string]bool{}
+	for _, e := range uses {
+		t := p.Targets[e]
+		line := fmt.Sprintf("  $%s:%s /* %s */", targetText(e), t.Type, t.CType)
+		if !seen[line] {
+			seen[line] = true
+			fmt.Fprintln(w, line)
+		}
+	}
+}
