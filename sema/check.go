@@ -9,6 +9,11 @@ import (
 type Options struct {
 	Kernel  Kernel
 	Library Library
+	// Tapsets are library files: their aliases serve the script's probe
+	// points, and their functions and globals are declared only when the
+	// script uses them, so that an unused part costs nothing and cannot
+	// fail the script.
+	Tapsets []*ast.File
 }
 
 // maxInferencePasses bounds the type inference fixed point; each pass can
@@ -40,6 +45,13 @@ type resolver struct {
 	// explain a later use as an array.
 	scalarAt map[*Var]diag.Span
 
+	aliases    []*alias
+	aliasSites []aliasSite
+	// tapsetFuncs and tapsetGlobals are the tapsets' declarations not
+	// pulled into the program yet.
+	tapsetFuncs   map[string][]*ast.FunctionDecl
+	tapsetGlobals map[string]*ast.GlobalVar
+
 	// report is false during the inference passes and true in the last
 	// pass, which reports what is still wrong.
 	report  bool
@@ -61,9 +73,12 @@ func Check(files []*ast.File, opts Options) (*Program, *diag.List) {
 			Calls:     map[*ast.CallExpr]*Builtin{},
 			FuncCalls: map[*ast.CallExpr]*Function{},
 		},
-		funcs:      map[string][]*Function{},
-		probeCalls: map[*Function]bool{},
+		funcs:         map[string][]*Function{},
+		probeCalls:    map[*Function]bool{},
+		tapsetFuncs:   map[string][]*ast.FunctionDecl{},
+		tapsetGlobals: map[string]*ast.GlobalVar{},
 	}
+	r.declareTapsets(opts.Tapsets)
 	var decls []*ast.ProbeDecl
 	for _, f := range files {
 		for _, d := range f.Decls {
@@ -79,33 +94,39 @@ func Check(files []*ast.File, opts Options) (*Program, *diag.List) {
 					r.declareFunction(d)
 				}
 			case *ast.AliasDecl:
-				r.add(notBuilt(d.Span(), "probe aliases"))
+				r.declareAlias(d)
 			case *ast.EmbeddedCDecl:
 				r.add(embeddedC(d.Span()))
 			}
 		}
 	}
-	declPoints := make([][]*Point, len(decls))
+	declUses := make([][]*use, len(decls))
+	scopes := make([]*scope, len(decls))
 	for i, d := range decls {
+		scopes[i] = &scope{vars: map[string]*Var{}}
 		for _, pp := range d.Points {
 			if pp.Cond != nil {
 				r.add(notBuilt(pp.Cond.Span(), "probe arming conditions (if)"))
 			}
-			declPoints[i] = append(declPoints[i], r.resolvePoint(pp)...)
+			for _, u := range r.expand(pp, 0) {
+				declUses[i] = append(declUses[i], u)
+				scopes[i].points = append(scopes[i].points, u.points...)
+			}
 		}
 	}
 	if r.diags.HasErrors() {
-		r.diags.Sort()
-		return nil, r.diags
-	}
-	scopes := make([]*scope, len(decls))
-	for i := range decls {
-		scopes[i] = &scope{vars: map[string]*Var{}, points: declPoints[i]}
+		return r.finish(nil)
 	}
 	walk := func() {
 		for i, d := range decls {
 			r.enterProbe(scopes[i])
+			for _, u := range declUses[i] {
+				r.checkAliasStmts(u, u.before)
+			}
 			r.stmt(d.Body)
+			for _, u := range declUses[i] {
+				r.checkAliasStmts(u, u.after)
+			}
 		}
 		for _, f := range r.funcList {
 			r.enterFunction(f)
@@ -125,8 +146,11 @@ func Check(files []*ast.File, opts Options) (*Program, *diag.List) {
 	r.checkRecursion()
 	r.prog.Functions = r.usedFunctions()
 	for i, d := range decls {
-		for _, p := range declPoints[i] {
-			r.prog.Probes = append(r.prog.Probes, &Probe{Decl: d, Point: p, Locals: scopes[i].list})
+		r.wrap(d, declUses[i])
+		for _, u := range declUses[i] {
+			for _, p := range u.points {
+				r.prog.Probes = append(r.prog.Probes, &Probe{Decl: u.decl, Point: p, Locals: r.trim(u, scopes[i].list)})
+			}
 		}
 	}
 	// A type left unknown is most often the echo of an error already
@@ -156,11 +180,18 @@ func Check(files []*ast.File, opts Options) (*Program, *diag.List) {
 			}
 		}
 	}
+	return r.finish(r.prog)
+}
+
+// finish returns p and the diagnostics, sorted; no Program when there are
+// errors.
+func (r *resolver) finish(p *Program) (*Program, *diag.List) {
+	r.notePrologues()
 	r.diags.Sort()
 	if r.diags.HasErrors() {
 		return nil, r.diags
 	}
-	return r.prog, r.diags
+	return p, r.diags
 }
 
 func (r *resolver) add(d *diag.Diagnostic) { r.diags.Add(d) }

@@ -36,7 +36,6 @@ var families = []family{
 
 // unbuilt are families etap knows but cannot attach yet.
 var unbuilt = map[string]string{
-	"syscall":     "use kernel.trace(\"syscalls:sys_enter_NAME\") for now",
 	"syscall_any": "use kernel.trace(\"raw_syscalls:sys_enter\") for now",
 	"process":     "",
 	"perf":        "",

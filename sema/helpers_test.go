@@ -2,6 +2,7 @@ package sema_test
 
 import (
 	"fmt"
+	"io/fs"
 	"strings"
 	"testing"
 
@@ -12,6 +13,7 @@ import (
 	"etap/lang"
 	"etap/lang/ast"
 	"etap/sema"
+	"etap/tapsets"
 )
 
 // check parses src, which must be free of parse errors, and checks it
@@ -26,7 +28,7 @@ func checkWith(t testing.TB, name, src string, k sema.Kernel) (*sema.Program, *d
 	t.Helper()
 	f, diags := lang.Parse(name, src, nil)
 	require.Empty(t, messages(diags), "the script must parse")
-	prog, diags := sema.Check([]*ast.File{f}, sema.Options{Kernel: k, Library: bpf.Library()})
+	prog, diags := sema.Check([]*ast.File{f}, sema.Options{Kernel: k, Library: bpf.Library(), Tapsets: tapsetFiles(t)})
 	require.NotNil(t, diags)
 	if diags.HasErrors() {
 		require.Nil(t, prog, "Check returns no Program when there are errors")
@@ -34,6 +36,23 @@ func checkWith(t testing.TB, name, src string, k sema.Kernel) (*sema.Program, *d
 		require.NotNil(t, prog)
 	}
 	return prog, diags
+}
+
+// tapsetFiles parses etap's tapsets, which the command hands to every
+// check.
+func tapsetFiles(t testing.TB) []*ast.File {
+	t.Helper()
+	names, err := fs.Glob(tapsets.FS, "*.stp")
+	require.NoError(t, err)
+	var files []*ast.File
+	for _, name := range names {
+		src, err := fs.ReadFile(tapsets.FS, name)
+		require.NoError(t, err)
+		f, diags := lang.Parse("tapsets/"+name, string(src), nil)
+		require.Empty(t, messages(diags), "tapset %s must parse", name)
+		files = append(files, f)
+	}
+	return files
 }
 
 // formatDiag renders d on one line for the corpus markers to match:

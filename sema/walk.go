@@ -137,6 +137,7 @@ func (r *resolver) delete(s *ast.DeleteStmt) {
 // lookup binds an identifier to a global, or to a local of the current
 // probe, which it creates on first use.
 func (r *resolver) lookup(id *ast.Ident) *Var {
+	r.pullGlobal(id.Name)
 	v, ok := r.globals[id.Name]
 	if !ok {
 		v = r.local(id)
@@ -427,6 +428,7 @@ func (r *resolver) lvalue(e ast.Expr, t Type) Type {
 
 // call checks a call of a builtin. asStmt allows calls that give no value.
 func (r *resolver) call(e *ast.CallExpr, want Type, asStmt bool) Type {
+	r.pullFunction(e.Name)
 	if overloads, ok := r.funcs[e.Name]; ok {
 		return r.callFunction(e, overloads, asStmt)
 	}

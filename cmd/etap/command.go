@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -21,6 +23,7 @@ import (
 	"etap/loader"
 	"etap/maps"
 	"etap/sema"
+	"etap/tapsets"
 )
 
 // options are the command-line settings, named as stap names them.
@@ -32,6 +35,8 @@ type options struct {
 	pid     int
 	timeout int
 	defines []string
+	// includes are -I directories of tapsets beside etap's own.
+	includes []string
 }
 
 func newCommand(stdout, stderr io.Writer) *cobra.Command {
@@ -65,6 +70,7 @@ func newCommand(stdout, stderr io.Writer) *cobra.Command {
 	f.StringVarP(&o.command, "command", "c", "", "run `CMD`, set target() to its pid and end when it exits")
 	f.IntVarP(&o.pid, "pid", "x", 0, "set target() to `PID`")
 	f.IntVarP(&o.timeout, "timeout", "T", 0, "end the run after `SECONDS`")
+	f.StringArrayVarP(&o.includes, "include", "I", nil, "add the tapsets (*.stp) of `DIR` to the library")
 	f.StringArrayVarP(&o.defines, "define", "D", nil, "set a limit: `NAME=VALUE` (MAXSTRINGLEN, MAXMAPENTRIES, MAXACTION)")
 	return cmd
 }
@@ -99,10 +105,15 @@ func runEtap(ctx context.Context, o options, args []string, stdout, stderr io.Wr
 		return nil
 	}
 
+	library, err := p.parseTapsets()
+	if err != nil {
+		return err
+	}
 	ensureTracefs()
 	prog, diags := sema.Check([]*ast.File{file}, sema.Options{
 		Kernel:  sema.NewTracefs(sema.DefaultTracefsRoot),
 		Library: bpf.Library(),
+		Tapsets: library,
 	})
 	if err := p.report(diags); err != nil {
 		return err
@@ -212,6 +223,46 @@ func (p *pipeline) report(l *diag.List) error {
 		return exitError{1}
 	}
 	return nil
+}
+
+// parseTapsets parses etap's tapsets and those of the -I directories.
+// Their text joins the sources, so that a diagnostic located in a tapset
+// shows its line.
+func (p *pipeline) parseTapsets() ([]*ast.File, error) {
+	type source struct {
+		fsys fs.FS
+		dir  string // for names in messages
+	}
+	sources := []source{{tapsets.FS, "tapsets"}}
+	for _, dir := range p.o.includes {
+		sources = append(sources, source{os.DirFS(dir), dir})
+	}
+	var files []*ast.File
+	for _, src := range sources {
+		names, err := fs.Glob(src.fsys, "*.stp")
+		if err != nil {
+			return nil, fmt.Errorf("tapsets in %s: %w", src.dir, err)
+		}
+		if names == nil {
+			if _, err := fs.Stat(src.fsys, "."); err != nil {
+				return nil, fmt.Errorf("-I %s: %w", src.dir, err)
+			}
+		}
+		for _, name := range names {
+			text, err := fs.ReadFile(src.fsys, name)
+			if err != nil {
+				return nil, fmt.Errorf("read tapset: %w", err)
+			}
+			path := filepath.Join(src.dir, name)
+			p.sources[path] = string(text)
+			file, diags := lang.Parse(path, string(text), nil)
+			if err := p.report(diags); err != nil {
+				return nil, err
+			}
+			files = append(files, file)
+		}
+	}
+	return files, nil
 }
 
 // readScript returns the script's name for messages, its text and its

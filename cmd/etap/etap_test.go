@@ -383,3 +383,31 @@ probe end {
 	assert.Equal(t, "1001 1100 100 1001\n0\n7\n", r.stdout)
 	assert.Equal(t, "ERROR: empty aggregate near operator '@avg' at <input>:11:17\n", r.stderr)
 }
+
+// TestSyscallOpenatTapset runs syscall.openat from the embedded tapset on
+// a child that opens a known file, and checks the alias's variables.
+func TestSyscallOpenatTapset(t *testing.T) {
+	r := etap(t, "-e", `probe syscall.openat { if (pid() == target() && filename == "/etc/hostname") printf("%s %s %d\n", name, filename, flags & 3) }`,
+		"-c", "cat /etc/hostname")
+	assert.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "openat /etc/hostname 0\n")
+}
+
+// TestIncludeTapsetDir checks that -I adds a directory's aliases and
+// functions to the library, and that an unused broken tapset costs
+// nothing.
+func TestIncludeTapsetDir(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "mine.stp"), []byte(`
+function twice(n) { return 2 * n }
+probe my.start = begin { greeting = "hi" }
+function broken() { x = 1; x = "s" }
+`), 0o644))
+	r := etap(t, "-I", dir, "-e", `probe my.start { printf("%s %d\n", greeting, twice(21)); exit() }`)
+	assert.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, "hi 42\n", r.stdout)
+
+	r = etap(t, "-I", filepath.Join(dir, "missing"), "-e", `probe begin { exit() }`)
+	assert.NotEqual(t, 0, r.code)
+	assert.Contains(t, r.stderr, "missing")
+}

@@ -38,6 +38,8 @@ func init() {
 		{Builtin: sema.Builtin{Name: "exit", Result: sema.Void}, emit: emitExit},
 		{Builtin: sema.Builtin{Name: "strlen", Params: []sema.Type{sema.String}, Result: sema.Long}, emit: emitStrlen},
 		{Builtin: sema.Builtin{Name: "substr", Params: []sema.Type{sema.String, sema.Long, sema.Long}, Result: sema.String}, emit: emitSubstr},
+		stringCopy("user_string", "user", asm.FnProbeReadUserStr),
+		stringCopy("kernel_string", "kernel", asm.FnProbeReadKernelStr),
 		printfBuiltin(),
 		printBuiltin("print", ""),
 		printBuiltin("println", "\n"),

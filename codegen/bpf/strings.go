@@ -3,6 +3,7 @@ package bpf
 import (
 	"github.com/cilium/ebpf/asm"
 
+	"etap/diag"
 	"etap/lang/ast"
 	"etap/sema"
 )
@@ -144,4 +145,51 @@ func emitSubstr(g *gen, call *ast.CallExpr) {
 	g.scratchPtr(asm.R1, dst)
 	g.emit(asm.FnProbeReadKernelStr.Call())
 	g.scratchPtr(asm.R0, dst)
+}
+
+// stringCopy is user_string(addr[, err_msg]) or kernel_string(addr[,
+// err_msg]): the NUL-terminated string at addr in a fresh slot. A fault
+// raises stap's runtime error, or gives err_msg when there is one; a
+// syscall argument can be a page not yet mapped, and a tapset must not end
+// the run for that.
+func stringCopy(name, space string, fn asm.BuiltinFunc) *builtin {
+	return &builtin{
+		Builtin: sema.Builtin{Name: name, Result: sema.String, ArgTypes: addressAndMessage},
+		emit: func(g *gen, call *ast.CallExpr) {
+			withMessage := len(call.Args) == 2
+			msg := 0
+			if withMessage {
+				msg = g.pushStack()
+				defer g.popStack()
+				g.operands(call.Args[0], call.Args[1])
+				g.emit(asm.StoreMem(asm.R10, int16(msg), asm.R1, asm.DWord))
+			} else {
+				g.expr(call.Args[0])
+			}
+			n := g.c.opts.Params.StringLen
+			slot := g.allocScratch(n)
+			g.zeroScratch(slot, n)
+			g.emit(asm.Mov.Reg(asm.R3, asm.R0), asm.Mov.Imm(asm.R2, int32(n)))
+			g.scratchPtr(asm.R1, slot)
+			copied := g.newLabel("string_copied")
+			g.emit(fn.Call(), asm.JSGE.Imm(asm.R0, 0, copied))
+			if withMessage {
+				g.emit(asm.LoadMem(asm.R2, asm.R10, int16(msg), asm.DWord))
+				g.copyString(regScratch, slot, asm.R2)
+			} else {
+				g.raise(g.errorSite(space+" string copy fault", name+"()", call.Span().Start))
+			}
+			g.setLabel(copied)
+			g.scratchPtr(asm.R0, slot)
+		},
+	}
+}
+
+// addressAndMessage types the arguments of user_string and kernel_string:
+// an address and an optional message for a fault.
+func addressAndMessage(call *ast.CallExpr) ([]sema.Type, *diag.Diagnostic) {
+	if len(call.Args) <= 1 {
+		return []sema.Type{sema.Long}, nil
+	}
+	return []sema.Type{sema.Long, sema.String}, nil
 }
