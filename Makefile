@@ -2,7 +2,8 @@
 #
 #   make run     build bin/etap, prepare the machine, run examples/syscount.stp for 3 s
 #   make test    prepare the machine (tracefs; QEMU and a Debian kernel for the
-#                kprobe tests), gofmt check, go vet, all tests (root: BPF tests run for real)
+#                kprobe tests; stap for the parser comparison), gofmt check, go vet,
+#                all tests (root: BPF tests run for real)
 #   make bench   build, install bpftrace/bpftool, run the benchmarks in bench/
 #   make fuzz    fuzz the parser for a minute
 
@@ -27,6 +28,7 @@ run: build
 test:
 	scripts/setup
 	scripts/install-qemu
+	scripts/install-peers
 	@$(MAKE) --no-print-directory fmt-check
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
