@@ -260,8 +260,8 @@ func (pp *preprocessor) read() (ptok, bool) {
 		// An argument written in the file stands where its invocation does,
 		// like the body around it; one written in a macro body does so
 		// already.
-		if t.org == nil {
-			t.org = &origin{end: a.m.end, note: diag.Related{Span: t.span(), Message: a.m.message}}
+		if a.m.env == nil {
+			t.org = &origin{end: a.m.end, note: diag.Related{Span: t.span(), Message: a.m.message}, inner: t.org}
 			t.Pos = a.m.at
 		}
 		return t, true

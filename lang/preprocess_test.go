@@ -394,3 +394,27 @@ func TestHostFacts(t *testing.T) {
 	assert.Equal(t, map[string]string{"CONFIG_A": "y", "CONFIG_C": `"s"`}, config)
 	assert.Equal(t, "6.1.0", testFacts.kernelV())
 }
+
+// TestExpansionSpansNest checks that nodes made of expanded tokens still
+// lie within their parents: the tokens of an expansion, arguments
+// included, all stand where the expansion is written.
+func TestExpansionSpansNest(t *testing.T) {
+	for _, src := range []string{
+		"@define f(a) %( @a + 1 %)\nprobe begin { x = @f(y) }",
+		"@define f(a) %( @a + 1 %)\nprobe begin { x = @f($1 * 2) }",
+		"@define g(b) %( (@b) - 3 %)\n@define f(a) %( @g(@a + 1) %)\nprobe begin { x = @f(y) * @f($1) }",
+		"probe begin { x = $1 + 2 }",
+	} {
+		f, diags := ParseWith("t.stp", src, Options{Args: []string{"a * 7"}, Facts: testFacts})
+		require.Empty(t, messages(diags), src)
+		checkSpans(t, f)
+	}
+	_, diags := ParseWith("t.stp", "@define f(a) %( @a %)\nprobe begin { x = @f(1 + *) }", Options{Facts: testFacts})
+	require.Len(t, diags.Items, 1)
+	d := diags.Items[0]
+	assert.Equal(t, "expected an expression; saw '*'", d.Message)
+	assert.Equal(t, 19, d.Span.Start.Col, "at the invocation")
+	require.Len(t, d.Related, 1)
+	assert.Equal(t, "in an argument of macro '@f'", d.Related[0].Message)
+	assert.Equal(t, 26, d.Related[0].Span.Start.Col, "the note at the argument")
+}

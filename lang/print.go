@@ -426,7 +426,7 @@ func (pr *printer) keys(keys []ast.Expr) {
 
 // targetExpr writes &X->m[i]$. The pretty-printing `$` joins a member or
 // a context variable, as in `$p->f$`; after other values it stands apart,
-// since `a$` would be one name.
+// since `a$` would be one name, and so it does after `$` and `$$`.
 func (pr *printer) targetExpr(x *ast.TargetExpr) {
 	if x.AddrOf {
 		pr.WriteByte('&')
@@ -444,7 +444,11 @@ func (pr *printer) targetExpr(x *ast.TargetExpr) {
 	if x.Pretty == "" {
 		return
 	}
-	if _, isVar := x.X.(*ast.TargetVar); len(x.Path) == 0 && !isVar {
+	joined := len(x.Path) > 0 // after `m` or `]`
+	if tv, isVar := x.X.(*ast.TargetVar); len(x.Path) == 0 && isVar {
+		joined = strings.Trim(tv.Name, "$") != "" // `$` then `$` would be the variable `$$`
+	}
+	if !joined {
 		pr.WriteByte(' ')
 	}
 	pr.WriteString(x.Pretty)

@@ -43,6 +43,7 @@ func TestPrintRoundTrip(t *testing.T) {
 		`x = s =~ "^a" && t !~ "b"`,
 		"x = &$p->a[1]$ + $q$$ + $$vars$ + (a[1])->b[2]",
 		"x = b $",
+		"x = $ $ + $$ $$ + $x $ + $p[1] $",
 		`x = @cast(p, "t", "m")->f->g + @var("v") + @defined($a) + @entry($b)`,
 		"x = @kregister(-1) + @uderef(8, p) + %{ 1 %}",
 		"x = @hist_log(s)[1] + (1 in @hist_linear(s, -10, 10, 2))",

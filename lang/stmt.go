@@ -3,7 +3,6 @@ package lang
 import (
 	"github.com/alecthomas/participle/v2/lexer"
 
-	"etap/diag"
 	"etap/lang/ast"
 )
 
@@ -22,8 +21,9 @@ func (p *parser) block() *ast.BlockStmt {
 		t := p.peek()
 		switch {
 		case t.EOF():
+			opened, _ := p.span(open)
 			p.fail(p.errorAt(t, CodeUnexpected, "expected '}'; saw end of file").
-				WithNote(diag.Span{Start: toPos(open.Pos), End: tokenEnd(open)}, "the block opened here is not closed"))
+				WithNote(opened, "the block opened here is not closed"))
 		case !startsStmt(t) && len(b.Stmts) > 0:
 			p.failExpected("';'", "'}'")
 		case !startsStmt(t):
