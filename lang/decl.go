@@ -239,7 +239,10 @@ func (p *parser) product(heads, tails []*ast.ProbePoint) []*ast.ProbePoint {
 				copied.Arg = copyLiteral(c.Arg)
 				comps = append(comps, &copied)
 			}
-			out = append(out, &ast.ProbePoint{Components: comps, Optional: t.Optional, Sufficient: t.Sufficient, Cond: t.Cond})
+			// The joined point spans from its head to its tail, so that a
+			// diagnostic about it, even from a nested group, has a place.
+			span := ast.Base{Start: h.Start, End: t.End}
+			out = append(out, &ast.ProbePoint{Base: span, Components: comps, Optional: t.Optional, Sufficient: t.Sufficient, Cond: t.Cond})
 		}
 	}
 	return out
