@@ -56,6 +56,11 @@ type resolver struct {
 	// pass, which reports what is still wrong.
 	report  bool
 	changed bool
+
+	// tapsetFiles are the names of the tapset files, whose variables
+	// never warn; foreachKeys are the locals a foreach binds.
+	tapsetFiles map[string]bool
+	foreachKeys map[*Var]bool
 }
 
 // Check elaborates files into a Program. Diagnostics, including warnings,
@@ -77,6 +82,8 @@ func Check(files []*ast.File, opts Options) (*Program, *diag.List) {
 		probeCalls:    map[*Function]bool{},
 		tapsetFuncs:   map[string][]*ast.FunctionDecl{},
 		tapsetGlobals: map[string]*ast.GlobalVar{},
+		tapsetFiles:   tapsetNames(opts.Tapsets),
+		foreachKeys:   map[*Var]bool{},
 	}
 	r.declareTapsets(opts.Tapsets)
 	var decls []*ast.ProbeDecl
@@ -173,12 +180,18 @@ func Check(files []*ast.File, opts Options) (*Program, *diag.List) {
 			}
 		}
 	}
+	var locals []*Var
 	for _, sc := range scopes {
 		for _, v := range sc.list {
 			if !cascade {
 				r.checkResolved(v)
 			}
 		}
+		locals = append(locals, sc.list...)
+	}
+	// Warnings after errors would mostly be their echoes.
+	if !r.diags.HasErrors() {
+		r.warnVariables(locals)
 	}
 	return r.finish(r.prog)
 }

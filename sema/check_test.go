@@ -300,7 +300,7 @@ func TestBuiltinSignatures(t *testing.T) {
 			"S008 type mismatch: expected long, found string",
 			"S008 type mismatch: expected string, found long",
 		}},
-		{"parameters type arguments", `probe begin { print(pair(n, s)) }`, nil},
+		{"parameters type arguments", `global n, s; probe begin { print(pair(n, s)) } probe end { n = 1; s = "x" }`, nil},
 		{"user only in kernel", `probe kernel.trace("sched:sched_switch") { print(user_only()) }`, []string{
 			"S041 user_only() cannot run in a kernel probe hint: call it in a begin, end or timer probe",
 		}},

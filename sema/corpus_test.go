@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"etap/diag"
 	"etap/sema"
 )
 
@@ -48,54 +49,103 @@ func TestCorpusFirstLineNamesPass(t *testing.T) {
 	}
 }
 
-// TestSemOK checks that every script of testdata/semok checks cleanly.
+// TestSemOK checks that every script of testdata/semok checks without
+// errors, and warns exactly where its markers say.
 func TestSemOK(t *testing.T) {
 	for _, f := range corpus(t, "semok") {
 		t.Run(filepath.Base(f.path), func(t *testing.T) {
+			want := markers(f.src)
+			for line, m := range want {
+				assert.Equal(t, diag.Warning, m.severity, "line %d: semok files mark only warnings", line)
+			}
 			_, diags := check(t, f.path, f.src)
-			assert.Empty(t, messages(diags))
+			matchMarkers(t, f.path, want, diags)
 		})
 	}
 }
 
-// errorMarker matches `# ERROR "regexp"` at the end of a line. The regexp
-// is matched against the diagnostic as formatDiag renders it,
+// marker matches `# ERROR "regexp"` or `# WARNING "regexp"` at the end of
+// a line. The regexp is matched against the diagnostic as formatDiag
+// renders it,
 //
 //	CODE message note LINE:COL: note message hint: hint
 //
 // so a marker can name the stable code ("S006"), the words of the
 // message, the place of a note or the hint, whichever says most.
-var errorMarker = regexp.MustCompile(`# ERROR "(.*)"\s*$`)
+var marker = regexp.MustCompile(`# (ERROR|WARNING) "(.*)"\s*$`)
+
+// expectation is one marker: a diagnostic of this severity whose rendering
+// matches re.
+type expectation struct {
+	severity diag.Severity
+	re       *regexp.Regexp
+}
+
+// markers gives the markers of src by line.
+func markers(src string) map[int]expectation {
+	want := map[int]expectation{}
+	for i, line := range strings.Split(src, "\n") {
+		if m := marker.FindStringSubmatch(line); m != nil {
+			sev := diag.Error
+			if m[1] == "WARNING" {
+				sev = diag.Warning
+			}
+			want[i+1] = expectation{sev, regexp.MustCompile(m[2])}
+		}
+	}
+	return want
+}
+
+// matchMarkers checks that each marked line has a diagnostic of the
+// marker's severity that matches it, and that no line has a diagnostic its
+// marker does not explain: an unmarked warning fails the test too.
+func matchMarkers(t *testing.T, path string, want map[int]expectation, diags *diag.List) {
+	t.Helper()
+	got := map[int][]*diag.Diagnostic{}
+	for _, d := range diags.Items {
+		assert.Equal(t, path, d.Span.Start.File)
+		got[d.Span.Start.Line] = append(got[d.Span.Start.Line], d)
+	}
+	for line, w := range want {
+		found := false
+		var msgs []string
+		for _, d := range got[line] {
+			msgs = append(msgs, formatDiag(d))
+			found = found || (d.Severity == w.severity && w.re.MatchString(formatDiag(d)))
+		}
+		assert.True(t, found, "line %d: no %s matches %q; got %q", line, severityWord(w.severity), w.re, msgs)
+	}
+	for line, ds := range got {
+		w, ok := want[line]
+		for _, d := range ds {
+			assert.True(t, ok && d.Severity == w.severity, "unexpected %s on line %d: %q", severityWord(d.Severity), line, formatDiag(d))
+		}
+	}
+}
+
+func severityWord(s diag.Severity) string {
+	if s == diag.Warning {
+		return "warning"
+	}
+	return "error"
+}
 
 // TestSemKO checks that every script of testdata/semko reports an error on
-// each marked line, one that matches the marker, and nothing on the others.
+// each line marked ERROR, a warning on each line marked WARNING, one that
+// matches the marker, and nothing on the other lines.
 func TestSemKO(t *testing.T) {
 	for _, f := range corpus(t, "semko") {
 		t.Run(filepath.Base(f.path), func(t *testing.T) {
-			want := map[int]*regexp.Regexp{}
-			for i, line := range strings.Split(f.src, "\n") {
-				if m := errorMarker.FindStringSubmatch(line); m != nil {
-					want[i+1] = regexp.MustCompile(m[1])
+			want := markers(f.src)
+			errs := 0
+			for _, m := range want {
+				if m.severity == diag.Error {
+					errs++
 				}
 			}
-			require.NotEmpty(t, want, "no # ERROR marker")
-
+			require.NotZero(t, errs, "no # ERROR marker")
 			_, diags := check(t, f.path, f.src)
-			got := map[int][]string{}
-			for _, d := range diags.Items {
-				assert.Equal(t, f.path, d.Span.Start.File)
-				got[d.Span.Start.Line] = append(got[d.Span.Start.Line], formatDiag(d))
-			}
-			for line, re := range want {
-				found := false
-				for _, msg := range got[line] {
-					found = found || re.MatchString(msg)
-				}
-				assert.True(t, found, "line %d: no diagnostic matches %q; got %q", line, re, got[line])
-			}
-			for line, msgs := range got {
-				assert.Contains(t, want, line, "unexpected diagnostics on line %d: %q", line, msgs)
-			}
+			matchMarkers(t, f.path, want, diags)
 		})
 	}
 }
@@ -106,7 +156,8 @@ func TestDumpGolden(t *testing.T) {
 	for _, f := range corpus(t, "p2") {
 		t.Run(filepath.Base(f.path), func(t *testing.T) {
 			prog, diags := check(t, f.path, f.src)
-			require.Empty(t, messages(diags))
+			require.False(t, diags.HasErrors(), "%q", messages(diags))
+			matchMarkers(t, f.path, markers(f.src), diags)
 			var out bytes.Buffer
 			sema.Dump(&out, prog)
 			golden := strings.TrimSuffix(f.path, ".stp") + ".golden"

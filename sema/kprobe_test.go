@@ -180,6 +180,10 @@ func TestBTFOnlyWhenNeeded(t *testing.T) {
 	require.Empty(t, messages(diags))
 	assert.Zero(t, loads)
 
+	_, diags = checkWith(t, "t.stp", `probe syscall.openat { println(filename) }`, k)
+	require.False(t, diags.HasErrors(), "%q", messages(diags))
+	assert.Zero(t, loads, "the syscall tapset rests on tracepoints")
+
 	_, diags = checkWith(t, "t.stp", `probe kernel.function("vfs_[rw]*") { print($file) }`, k)
 	require.Empty(t, messages(diags))
 	assert.Positive(t, loads)
@@ -248,7 +252,7 @@ func TestReturnTargets(t *testing.T) {
 // TestTargetTypeAcrossPoints checks that a variable read at several points
 // must have one type at all of them.
 func TestTargetTypeAcrossPoints(t *testing.T) {
-	_, diags := check(t, "t.stp", `probe kernel.function("vfs_mkdir"), kernel.function("d_hash_and_lookup") { x = $dir }`)
+	_, diags := check(t, "t.stp", `probe kernel.function("vfs_mkdir"), kernel.function("d_hash_and_lookup") { x = $dir; print(x) }`)
 	assert.Empty(t, messages(diags), "struct inode * and struct dentry * are both longs")
 
 	_, diags = check(t, "t.stp", `probe kernel.function("d_path").return, kernel.function("may_open").return { printf("%s\n", $return) }`)

@@ -91,6 +91,9 @@ func (r *resolver) foreach(s *ast.ForeachStmt) {
 		for i, k := range s.Keys {
 			kv := r.scalar(k)
 			kv.Written = true
+			if !kv.Global {
+				r.foreachKeys[kv] = true
+			}
 			if i < len(arr.Keys) {
 				r.setType(kv, arr.Keys[i], k.Span())
 				r.setKey(arr, i, kv.Type, k.Span())
