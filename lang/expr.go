@@ -123,16 +123,26 @@ func (p *parser) ternary() ast.Expr {
 
 // loose parses the operators of looseLevel level and tighter.
 func (p *parser) loose(level int) ast.Expr {
-	if level > looseLevels {
-		return p.membership()
+	return p.leftAssociative(looseLevel, looseLevels, level, p.membership)
+}
+
+// leftAssociative parses the left-associative binary operators that table
+// puts at level, down to the last of levels, whose operands operand parses.
+func (p *parser) leftAssociative(table map[string]int, levels, level int, operand func() ast.Expr) ast.Expr {
+	if level > levels {
+		return operand()
 	}
-	x := p.loose(level + 1)
-	for t := p.peek(); t.Type == tokOp && looseLevel[t.Value] == level; t = p.peek() {
+	x := p.leftAssociative(table, levels, level+1, operand)
+	for t := p.peek(); t.Type == tokOp && table[t.Value] == level; t = p.peek() {
 		p.next()
-		y := p.loose(level + 1)
-		x = &ast.BinaryExpr{Base: span(x, y), Op: t.Value, OpPos: toPos(t.Pos), X: x, Y: y}
+		x = binaryExpr(t, x, p.leftAssociative(table, levels, level+1, operand))
 	}
 	return x
+}
+
+// binaryExpr joins x and y with the operator token t.
+func binaryExpr(t *lexer.Token, x, y ast.Expr) *ast.BinaryExpr {
+	return &ast.BinaryExpr{Base: span(x, y), Op: t.Value, OpPos: toPos(t.Pos), X: x, Y: y}
 }
 
 // membership parses `k in a`, `[k1, *] in a` (`*` matching any key) and
@@ -180,29 +190,18 @@ func (p *parser) comparison() ast.Expr {
 			p.fail(p.errorAt(p.peek(), CodeUnexpected, "expected a string literal after '%s'; saw %s", t.Value, describe(p.peek())).
 				WithHint("the regular expression of '%s' must be written as a literal", t.Value))
 		}
-		y := p.stringLit()
-		return &ast.BinaryExpr{Base: span(x, y), Op: t.Value, OpPos: toPos(t.Pos), X: x, Y: y}
+		return binaryExpr(t, x, p.stringLit())
 	}
 	for t := p.peek(); t.Type == tokOp && compareOps[t.Value]; t = p.peek() {
 		p.next()
-		y := p.tight(1)
-		x = &ast.BinaryExpr{Base: span(x, y), Op: t.Value, OpPos: toPos(t.Pos), X: x, Y: y}
+		x = binaryExpr(t, x, p.tight(1))
 	}
 	return x
 }
 
 // tight parses the operators of tightLevel level and tighter.
 func (p *parser) tight(level int) ast.Expr {
-	if level > tightLevels {
-		return p.unary()
-	}
-	x := p.tight(level + 1)
-	for t := p.peek(); t.Type == tokOp && tightLevel[t.Value] == level; t = p.peek() {
-		p.next()
-		y := p.tight(level + 1)
-		x = &ast.BinaryExpr{Base: span(x, y), Op: t.Value, OpPos: toPos(t.Pos), X: x, Y: y}
-	}
-	return x
+	return p.leftAssociative(tightLevel, tightLevels, level, p.unary)
 }
 
 // unary parses prefix `+ - ! ~`, then an increment.
