@@ -239,11 +239,11 @@ func TestKernelErrors(t *testing.T) {
 		want   string
 	}{
 		// A wildcard needs the list; an exact name is looked up directly.
-		{"no tracefs", fakeKernel{listErr: assert.AnError}, `probe kernel.trace("sched:*") { }`,
+		{"no tracefs", fakeKernel{ListErr: assert.AnError}, `probe kernel.trace("sched:*") { }`,
 			"S109 cannot list tracepoints: " + assert.AnError.Error()},
-		{"unreadable format", fakeKernel{broken: []string{"sched:sched_broken"}}, `probe kernel.trace("sched:sched_*") { }`,
+		{"unreadable format", fakeKernel{Broken: []string{"sched:sched_broken"}}, `probe kernel.trace("sched:sched_*") { }`,
 			"S111 tracepoint sched:sched_broken: file does not exist"},
-		{"no BTF", fakeKernel{btfErr: assert.AnError}, `probe kernel.function("vfs_read") { }`,
+		{"no BTF", fakeKernel{BTFErr: assert.AnError}, `probe kernel.function("vfs_read") { }`,
 			`S116 cannot read the kernel's BTF for kernel.function("vfs_read"): ` + assert.AnError.Error() +
 				` hint: kernel function probes need a kernel built with CONFIG_DEBUG_INFO_BTF (/sys/kernel/btf/vmlinux)`},
 	}
@@ -258,7 +258,7 @@ func TestKernelErrors(t *testing.T) {
 // TestExactTracepointWithoutListing checks that an exact name resolves
 // without listing tracepoints, which costs a directory walk over thousands.
 func TestExactTracepointWithoutListing(t *testing.T) {
-	prog, diags := checkWith(t, "t.stp", `probe kernel.trace("sched:sched_switch") { print($next_pid) }`, fakeKernel{listErr: assert.AnError})
+	prog, diags := checkWith(t, "t.stp", `probe kernel.trace("sched:sched_switch") { print($next_pid) }`, fakeKernel{ListErr: assert.AnError})
 	require.Empty(t, messages(diags))
 	require.Len(t, prog.Probes, 1)
 	assert.Equal(t, "sched_switch", prog.Probes[0].Point.Event)

@@ -3,56 +3,20 @@ package bpf_test
 import (
 	"bytes"
 	"io/fs"
-	"os"
 	"testing"
 
-	"github.com/cilium/ebpf/btf"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"etap/codegen/bpf"
 	"etap/diag"
+	"etap/internal/tracefstest"
 	"etap/lang"
 	"etap/lang/ast"
 	"etap/maps"
 	"etap/sema"
 	"etap/tapsets"
 )
-
-// openatFormat is sys_enter_openat's format on x86-64.
-const openatFormat = `name: sys_enter_openat
-format:
-	field:unsigned short common_type;	offset:0;	size:2;	signed:0;
-	field:unsigned char common_flags;	offset:2;	size:1;	signed:0;
-	field:unsigned char common_preempt_count;	offset:3;	size:1;	signed:0;
-	field:int common_pid;	offset:4;	size:4;	signed:1;
-
-	field:int __syscall_nr;	offset:8;	size:4;	signed:1;
-	field:int dfd;	offset:16;	size:8;	signed:0;
-	field:const char * filename;	offset:24;	size:8;	signed:0;
-	field:int flags;	offset:32;	size:8;	signed:0;
-	field:umode_t mode;	offset:40;	size:8;	signed:0;
-
-print fmt: ""
-`
-
-// openatKernel offers sys_enter_openat, for the syscall tapset.
-type openatKernel struct{}
-
-func (openatKernel) Tracepoints() ([]string, error) {
-	return []string{"syscalls:sys_enter_openat"}, nil
-}
-
-func (openatKernel) TracepointFields(group, event string) ([]sema.TracepointField, error) {
-	if group+":"+event != "syscalls:sys_enter_openat" {
-		return nil, os.ErrNotExist
-	}
-	return sema.ParseTracepointFormat(openatFormat)
-}
-
-func (openatKernel) BTF(string) (*btf.Spec, error) { return nil, os.ErrNotExist }
-
-func (openatKernel) Functions(string) ([]string, error) { return nil, os.ErrNotExist }
 
 // compileWithTapsets compiles src with etap's tapsets and returns its -p3
 // listing and the instruction count of its one kernel program.
@@ -72,7 +36,7 @@ func compileWithTapsets(t *testing.T, src string) (string, int) {
 	}
 	file, diags := lang.Parse("<input>", src, nil)
 	requireNoErrors(t, "parse", diags, src)
-	prog, diags := sema.Check([]*ast.File{file}, sema.Options{Kernel: openatKernel{}, Library: bpf.Library(), Tapsets: library})
+	prog, diags := sema.Check([]*ast.File{file}, sema.Options{Kernel: tracefstest.Kernel{}, Library: bpf.Library(), Tapsets: library})
 	requireNoErrors(t, "check", diags, src)
 	lookup := diag.Sources(func(name string) (string, bool) { s, ok := sources[name]; return s, ok })
 	out, diags := bpf.Compile(prog, bpf.Options{Params: maps.DefaultParams(), Sources: lookup})

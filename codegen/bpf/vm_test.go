@@ -3,19 +3,17 @@ package bpf_test
 import (
 	"bytes"
 	"encoding/binary"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
-	"github.com/cilium/ebpf/btf"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
 	"etap/codegen/bpf"
 	"etap/diag"
-	"etap/internal/btftest"
+	"etap/internal/tracefstest"
 	"etap/lang"
 	"etap/lang/ast"
 	"etap/maps"
@@ -56,20 +54,7 @@ print fmt: ""
 `
 
 // fakeKernel offers the one tracepoint and the functions of btftest.
-type fakeKernel struct{}
-
-func (fakeKernel) Tracepoints() ([]string, error) { return []string{tracepoint}, nil }
-
-func (fakeKernel) TracepointFields(group, event string) ([]sema.TracepointField, error) {
-	if group+":"+event != tracepoint {
-		return nil, os.ErrNotExist
-	}
-	return sema.ParseTracepointFormat(tracepointFormat)
-}
-
-func (fakeKernel) BTF(module string) (*btf.Spec, error) { return btftest.Spec(module) }
-
-func (fakeKernel) Functions(module string) ([]string, error) { return btftest.Functions(module) }
+var fakeKernel = tracefstest.Kernel{Formats: map[string]string{tracepoint: tracepointFormat}}
 
 // tracepointRecord builds the context a kernel probe of the fake
 // tracepoint gets: each named field's value, cut to the field's size, at
@@ -117,7 +102,7 @@ func checkScript(t *testing.T, src string) *sema.Program {
 	t.Helper()
 	file, diags := lang.Parse("<input>", src, nil)
 	requireNoErrors(t, "parse", diags, src)
-	prog, diags := sema.Check([]*ast.File{file}, sema.Options{Kernel: fakeKernel{}, Library: bpf.Library()})
+	prog, diags := sema.Check([]*ast.File{file}, sema.Options{Kernel: fakeKernel, Library: bpf.Library()})
 	requireNoErrors(t, "check", diags, src)
 	return prog
 }
