@@ -139,6 +139,7 @@ func (r *resolver) expand(pp *ast.ProbePoint, depth int) []*use {
 				if a.decl.EpilogueBody != nil {
 					u.after = append(cloneStmts(a.decl.EpilogueBody.Stmts), u.after...)
 				}
+				r.guard(u, inner.Cond)
 				u.viaAlias = true
 				uses = append(uses, u)
 			}

@@ -52,6 +52,23 @@ func (t *Tracefs) Functions(module string) ([]string, error) {
 	return names, nil
 }
 
+// KfuncID returns the BTF type id of a kernel function that BPF programs
+// may call (a kfunc), or 0 when the kernel has no such function.
+func (t *Tracefs) KfuncID(name string) (uint32, error) {
+	t.namesMu.Lock()
+	defer t.namesMu.Unlock()
+	if t.kernelIDs == nil {
+		vmlinux, err := os.ReadFile(filepath.Join(btfDir, "vmlinux"))
+		if err != nil {
+			return 0, fmt.Errorf("read kernel BTF: %w", err)
+		}
+		if t.kernelIDs, err = btfFunctionIDs(vmlinux, nil); err != nil {
+			return 0, fmt.Errorf("kernel BTF: %w", err)
+		}
+	}
+	return t.kernelIDs[name], nil
+}
+
 // btfHeader is struct btf_header.
 type btfHeader struct {
 	Magic   uint16
@@ -78,10 +95,26 @@ var btfTrailer = map[uint32]struct{ fixed, each int }{
 }
 
 // btfFunctionNames lists the functions of raw BTF, sorted and without
-// repeats. For a module's BTF, base is the kernel's, whose strings a
-// module's names may use: string offsets of split BTF continue after the
-// base's.
+// repeats.
 func btfFunctionNames(raw, base []byte) ([]string, error) {
+	ids, err := btfFunctionIDs(raw, base)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(ids))
+	for name := range ids {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names, nil
+}
+
+// btfFunctionIDs maps the names of the functions of raw BTF to their type
+// ids. For a module's BTF, base is the kernel's, whose strings a module's
+// names may use: string offsets of split BTF continue after the base's.
+// (So do its type ids, which this numbers from 1: they are right for the
+// kernel's BTF only.)
+func btfFunctionIDs(raw, base []byte) (map[string]uint32, error) {
 	var baseStrings []byte
 	if base != nil {
 		_, _, strs, err := btfSections(base)
@@ -110,8 +143,8 @@ func btfFunctionNames(raw, base []byte) ([]string, error) {
 		}
 		return string(s[off : int(off)+end]), nil
 	}
-	var names []string
-	for len(types) > 0 {
+	ids := map[string]uint32{}
+	for id := uint32(1); len(types) > 0; id++ {
 		if len(types) < 12 {
 			return nil, errors.New("truncated type")
 		}
@@ -126,7 +159,7 @@ func btfFunctionNames(raw, base []byte) ([]string, error) {
 			if err != nil {
 				return nil, err
 			}
-			names = append(names, name)
+			ids[name] = id
 		}
 		n := 12 + trailer.fixed + trailer.each*vlen
 		if n > len(types) {
@@ -134,8 +167,7 @@ func btfFunctionNames(raw, base []byte) ([]string, error) {
 		}
 		types = types[n:]
 	}
-	slices.Sort(names)
-	return slices.Compact(names), nil
+	return ids, nil
 }
 
 // btfSections returns the byte order and the type and string sections of

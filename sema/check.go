@@ -47,6 +47,9 @@ type resolver struct {
 
 	aliases    []*alias
 	aliasSites []aliasSite
+	// conditions are the probe points' arming conditions, checked once
+	// their names are bound.
+	conditions []ast.Expr
 	// tapsetFuncs and tapsetGlobals are the tapsets' declarations not
 	// pulled into the program yet.
 	tapsetFuncs   map[string][]*ast.FunctionDecl
@@ -112,10 +115,8 @@ func Check(files []*ast.File, opts Options) (*Program, *diag.List) {
 	for i, d := range decls {
 		scopes[i] = &scope{vars: map[string]*Var{}}
 		for _, pp := range d.Points {
-			if pp.Cond != nil {
-				r.add(notBuilt(pp.Cond.Span(), "probe arming conditions (if)"))
-			}
 			for _, u := range r.expand(pp, 0) {
+				r.guard(u, pp.Cond)
 				declUses[i] = append(declUses[i], u)
 				scopes[i].points = append(scopes[i].points, u.points...)
 			}
@@ -151,6 +152,7 @@ func Check(files []*ast.File, opts Options) (*Program, *diag.List) {
 	r.report = true
 	walk()
 	r.checkRecursion()
+	r.checkConditions()
 	r.prog.Functions = r.usedFunctions()
 	for i, d := range decls {
 		r.wrap(d, declUses[i])
@@ -188,6 +190,9 @@ func Check(files []*ast.File, opts Options) (*Program, *diag.List) {
 			}
 		}
 		locals = append(locals, sc.list...)
+	}
+	if !r.diags.HasErrors() {
+		r.resolveKfuncs()
 	}
 	// Warnings after errors would mostly be their echoes.
 	if !r.diags.HasErrors() {

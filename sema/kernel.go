@@ -28,6 +28,9 @@ type Kernel interface {
 	// Functions lists the functions of the kernel's or a module's BTF,
 	// sorted, for wildcards and "did you mean".
 	Functions(module string) ([]string, error)
+	// KfuncID returns the BTF type id of a kfunc, a kernel function BPF
+	// programs may call, or 0 when the kernel has none of that name.
+	KfuncID(name string) (uint32, error)
 }
 
 // TracepointField is one field of a tracepoint's record, from its format file.
@@ -51,8 +54,9 @@ type Tracefs struct {
 	err    error
 	types  btf.Cache
 
-	namesMu sync.Mutex
-	names   map[string][]string
+	namesMu   sync.Mutex
+	names     map[string][]string
+	kernelIDs map[string]uint32
 }
 
 // DefaultTracefsRoot is where tracefs is mounted on current kernels.

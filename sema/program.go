@@ -163,6 +163,9 @@ type Program struct {
 	// calls to them.
 	Functions []*Function
 	FuncCalls map[*ast.CallExpr]*Function
+	// Kfuncs are the BTF ids of the IterKfuncs, when a kernel probe may
+	// loop and the kernel has them.
+	Kfuncs map[string]uint32
 }
 
 // Builtin is the signature of a compiler-provided function. The code

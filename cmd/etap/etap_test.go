@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -53,13 +54,19 @@ type result struct {
 	code           int
 }
 
+// etapTimeout bounds one run: a script that never reaches exit() fails.
+const etapTimeout = 30 * time.Second
+
 // etap runs the binary with args and returns what it printed.
 func etap(t *testing.T, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(etapBin, args...)
+	ctx, cancel := context.WithTimeout(context.Background(), etapTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, etapBin, args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
+	require.NoError(t, ctx.Err(), "etap ran longer than %v", etapTimeout)
 	code := 0
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {

@@ -14,6 +14,8 @@ type inlined struct {
 	// a scratch offset for a string.
 	result int
 	end    string
+	// iters is how many loop iterators were open where the call began.
+	iters int
 }
 
 // inline emits a call of a script function as its body, in place: no
@@ -54,7 +56,7 @@ func (g *gen) inline(call *ast.CallExpr, f *sema.Function) {
 		g.initLocal(v)
 	}
 	end := g.newLabel("return")
-	g.returns = append(g.returns, inlined{fn: f, result: result, end: end})
+	g.returns = append(g.returns, inlined{fn: f, result: result, end: end, iters: len(g.iters)})
 	g.stmt(f.Decl.Body)
 	g.returns = g.returns[:len(g.returns)-1]
 	// Falling off the end returns 0 or "".
@@ -83,6 +85,7 @@ func (g *gen) returnStmt(s *ast.ReturnStmt) {
 		g.expr(s.X)
 		g.storeSlot(in.fn.Result, in.result)
 	}
+	g.destroyIters(in.iters)
 	g.emit(asm.Ja.Label(in.end))
 }
 

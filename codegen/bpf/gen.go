@@ -61,8 +61,13 @@ type gen struct {
 	raw   int
 
 	loops []loop
-	// actions is the stack slot counting the statements loops ran.
-	actions int
+	// actions is where the count of the statements loops ran lives: a
+	// stack slot, or scratch when loops use iterators (see iter.go).
+	actions     int
+	actionsBase asm.Register
+	// iters are the stack slots of the iterators of the loops being
+	// emitted, innermost last.
+	iters []int
 	// returns are the functions being inlined, innermost last.
 	returns []inlined
 }
@@ -97,8 +102,11 @@ func (g *gen) compileProbe() asm.Instructions {
 		g.initLocal(v)
 	}
 	if g.hasLoops(g.probe.Decl.Body) {
-		g.actions = g.pushStack()
-		g.emit(storeDW(asm.R10, int16(g.actions), 0))
+		g.actions, g.actionsBase = g.pushStack(), asm.R10
+		if g.iterLoops() {
+			g.actions, g.actionsBase = g.allocScratch(8), regScratch
+		}
+		g.emit(storeDW(g.actionsBase, int16(g.actions), 0))
 	}
 	g.stmt(g.probe.Decl.Body)
 	g.leave()
@@ -162,6 +170,7 @@ func (g *gen) lookupZero(name string, reg asm.Register) {
 // than as a jump to one shared exit: in a long handler such a jump could
 // exceed the 16-bit offset of a BPF jump.
 func (g *gen) leave() {
+	g.destroyIters(0)
 	g.emit(asm.Mov.Imm(asm.R0, 0), asm.Return())
 }
 

@@ -181,13 +181,23 @@ func (g *gen) zeroString(v *sema.Var) {
 
 // loop emits while and for loops. Each round adds the statements it runs
 // to the handler's action count and fails with stap's "MAXACTION exceeded"
-// past the limit: that also bounds the loop for the kernel's verifier.
+// past the limit. In the kernel a loop must also be bounded for the
+// verifier: with an iterator (see iterLoop) where the kernel has them,
+// else by the action count itself, which the verifier then follows round
+// by round.
 func (g *gen) loop(s ast.Stmt, init, cond, post ast.Expr, body ast.Stmt) {
 	if init != nil {
 		g.exprStmt(init)
 	}
 	head, next, end := g.newLabel("loop"), g.newLabel("loop_next"), g.newLabel("loop_end")
+	iter := g.iterLoops()
+	if iter {
+		g.iterStart()
+	}
 	g.setLabel(head)
+	if iter {
+		g.iterNext(s)
+	}
 	if cond != nil {
 		g.expr(cond)
 		g.emit(asm.JEq.Imm(asm.R0, 0, end))
@@ -200,8 +210,14 @@ func (g *gen) loop(s ast.Stmt, init, cond, post ast.Expr, body ast.Stmt) {
 		g.exprStmt(post)
 	}
 	g.countActions(s, body)
+	if iter {
+		g.forgetLocals()
+	}
 	g.emit(asm.Ja.Label(head))
 	g.setLabel(end)
+	if iter {
+		g.iterEnd()
+	}
 }
 
 // countActions adds the statements of one round of body (and one for the
@@ -219,9 +235,9 @@ func (g *gen) countActions(loop, body ast.Stmt) {
 	})
 	ok := g.newLabel("actions_ok")
 	g.emit(
-		asm.LoadMem(asm.R1, asm.R10, int16(g.actions), asm.DWord),
+		asm.LoadMem(asm.R1, g.actionsBase, int16(g.actions), asm.DWord),
 		asm.Add.Imm(asm.R1, n),
-		asm.StoreMem(asm.R10, int16(g.actions), asm.R1, asm.DWord),
+		asm.StoreMem(g.actionsBase, int16(g.actions), asm.R1, asm.DWord),
 		asm.JLE.Imm(asm.R1, int32(g.maxActions()), ok),
 	)
 	g.raise(g.errorSite("MAXACTION exceeded", "a loop", loop.Span().Start))

@@ -127,6 +127,8 @@ type Kernel struct {
 	Broken []string
 	// BTFErr, when set, is what BTF and Functions fail with.
 	BTFErr error
+	// Kfuncs are the kfuncs the fake kernel offers, by name; none when nil.
+	Kfuncs map[string]uint32
 }
 
 func (k Kernel) formats() map[string]string {
@@ -173,3 +175,6 @@ func (k Kernel) Functions(module string) ([]string, error) {
 	}
 	return btftest.Functions(module)
 }
+
+// KfuncID returns the id of one of k.Kfuncs, or 0.
+func (k Kernel) KfuncID(name string) (uint32, error) { return k.Kfuncs[name], nil }
