@@ -28,8 +28,8 @@ type StatUse struct {
 	HistAt, VarianceAt diag.Span
 }
 
-// statOps maps the extractors to what they read.
-var statOps = map[string]maps.StatOp{
+// StatOps maps the extractors to what they read.
+var StatOps = map[string]maps.StatOp{
 	"count": maps.OpCount, "sum": maps.OpSum, "min": maps.OpMin, "max": maps.OpMax,
 	"avg": maps.OpAvg, "variance": maps.OpVariance,
 }
@@ -37,7 +37,7 @@ var statOps = map[string]maps.StatOp{
 // StatOp returns what an extractor (@count...) reads; ok is false for a
 // histogram.
 func StatOp(e *ast.AggregateExpr) (op maps.StatOp, ok bool) {
-	op, ok = statOps[e.Op]
+	op, ok = StatOps[e.Op]
 	return op, ok
 }
 
@@ -168,7 +168,7 @@ func (r *resolver) statValue(e ast.Expr, name string) {
 // statDelete checks `delete s` of a whole statistic: resetting every
 // CPU's value is a user-space job for now.
 func (r *resolver) statDelete(v *Var, span diag.Span) {
-	if v.Type == Stats && r.kernelSide {
+	if v.Type == Stats && !v.IsArray && r.kernelSide {
 		r.addReport(diag.Errorf(diag.Semantic, "S078", span, "deleting statistic '%s' in a kernel probe is not built yet", v.Name).
 			WithHint("delete it in a begin, end or timer probe"))
 	}
@@ -177,9 +177,16 @@ func (r *resolver) statDelete(v *Var, span diag.Span) {
 // statForeach refuses a value sort of a statistic array, whose elements
 // have no value of their own.
 func (r *resolver) statForeach(s *ast.ForeachStmt, arr *Var) {
-	if arr != nil && arr.Type == Stats && s.SortColumn == -1 && s.SortAggregate == "" {
+	if arr == nil {
+		return
+	}
+	if arr.Type == Stats && s.SortColumn == -1 && s.SortAggregate == "" {
 		r.addReport(diag.Errorf(diag.Semantic, "S079", s.Span(), "statistic array '%s' has no values to sort by", arr.Name).
-			WithHint("sort by a key, as in foreach ([k+] in %s)", arr.Name))
+			WithHint("sort by a key, as in foreach ([k+] in %s), or by an aggregate, as in foreach (k in %s @count-)", arr.Name, arr.Name))
+	}
+	if s.SortAggregate != "" && arr.Type != Stats && arr.Type != Unknown {
+		r.addReport(diag.Errorf(diag.Semantic, "S092", s.Span(), "array '%s' is not a statistic: it has no @%s to sort by", arr.Name, s.SortAggregate).
+			WithHint("sort by its value, as in foreach (k in %s-)", arr.Name))
 	}
 }
 

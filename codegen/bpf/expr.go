@@ -27,6 +27,10 @@ func (g *gen) expr(e ast.Expr) {
 	case *ast.IndexExpr:
 		g.arrayLoad(g.c.prog.Refs[e.Array], g.arrayKey(e.Array, e.Index))
 	case *ast.InExpr:
+		if hasWildcard(e.Keys) {
+			g.inSlice(e)
+			return
+		}
 		arr := g.c.prog.Refs[e.Array]
 		g.lookup(arr, g.arrayKey(e.Array, e.Keys))
 		g.boolFromNonZero()

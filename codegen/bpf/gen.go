@@ -65,6 +65,10 @@ type gen struct {
 	actions int
 	// returns are the functions being inlined, innermost last.
 	returns []inlined
+	// cbs are the callbacks being emitted, innermost last; subs the
+	// callbacks emitted, appended after the handler.
+	cbs  []*callback
+	subs []subprog
 }
 
 type loop struct{ brk, cont string }
@@ -112,6 +116,7 @@ func (g *gen) compileProbe() asm.Instructions {
 			"probe needs %d bytes of string and key space, more than the %d a BPF map value can hold", g.maxScratch, maxScratch).
 			WithHint("use fewer string variables or a smaller MAXSTRINGLEN"))
 	}
+	g.appendSubprograms()
 	insns := g.resolveAliases()
 	g.checkJumps(insns)
 	return insns
@@ -162,6 +167,10 @@ func (g *gen) lookupZero(name string, reg asm.Register) {
 // than as a jump to one shared exit: in a long handler such a jump could
 // exceed the 16-bit offset of a BPF jump.
 func (g *gen) leave() {
+	if n := len(g.cbs); n > 0 {
+		g.leaveCallback(g.cbs[n-1])
+		return
+	}
 	g.emit(asm.Mov.Imm(asm.R0, 0), asm.Return())
 }
 
