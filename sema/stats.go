@@ -16,8 +16,8 @@ import (
 // A histogram (@hist_log, @hist_linear) stands only as the whole argument
 // of print or println, which the parser enforces; its AggregateExpr has
 // type Stats, and the printers lower such a call to a histogram record.
-// Extraction merges every CPU's value, which only user space can do for
-// now, so extractors and histograms are refused in kernel probes.
+// Kernel probes merge the CPUs' values themselves for @count, @sum, @min,
+// @max and @avg; histograms and @variance are left to user space.
 
 // StatUse is what the script asks of a statistic besides its count, sum,
 // min and max: a histogram and @variance, which the value must keep.
@@ -89,9 +89,9 @@ func (r *resolver) aggregate(e *ast.AggregateExpr) Type {
 		}
 		r.statUse(v.Stat, v.Name, e)
 	}
-	if r.kernelSide {
+	if op, ok := StatOp(e); r.kernelSide && (!ok || op == maps.OpVariance) {
 		r.addReport(diag.Errorf(diag.Semantic, "S072", e.Span(), "@%s cannot run in a kernel probe yet", e.Op).
-			WithHint("read statistics in an end or timer probe, which run in user space"))
+			WithHint("read @count, @sum, @min, @max and @avg there; histograms and @variance in an end or timer probe, which run in user space"))
 	}
 	if _, ok := StatOp(e); ok {
 		return Long
@@ -174,15 +174,12 @@ func (r *resolver) statDelete(v *Var, span diag.Span) {
 	}
 }
 
-// statForeach refuses a value sort of a statistic array, whose elements
-// have no value of their own.
+// statForeach refuses an aggregate sort of an array that is not a
+// statistic. A statistic array sorted by "value" sorts by @count, as in
+// stap.
 func (r *resolver) statForeach(s *ast.ForeachStmt, arr *Var) {
 	if arr == nil {
 		return
-	}
-	if arr.Type == Stats && s.SortColumn == -1 && s.SortAggregate == "" {
-		r.addReport(diag.Errorf(diag.Semantic, "S079", s.Span(), "statistic array '%s' has no values to sort by", arr.Name).
-			WithHint("sort by a key, as in foreach ([k+] in %s), or by an aggregate, as in foreach (k in %s @count-)", arr.Name, arr.Name))
 	}
 	if s.SortAggregate != "" && arr.Type != Stats && arr.Type != Unknown {
 		r.addReport(diag.Errorf(diag.Semantic, "S092", s.Span(), "array '%s' is not a statistic: it has no @%s to sort by", arr.Name, s.SortAggregate).

@@ -6,7 +6,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Helpers that call back into the program: bpf_for_each_map_elem, which
+// Helpers that call back into the program: bpf_loop, and
+// bpf_for_each_map_elem, which
 // codegen uses for what touches every element of an array (foreach in
 // kernel probes, whole-array and wildcard deletes, `[k, *] in a`), and
 // bpf_map_lookup_percpu_elem, with which kernel probes read aggregates.
@@ -61,6 +62,30 @@ func (m *machine) forEachElem(h, fn, ctx, flags uint64) (uint64, error) {
 	}
 	return n, nil
 }
+
+// loop calls the callback at fn with (index, ctx) for index 0 to n-1,
+// until it returns 1, and returns how many calls it made, as bpf_loop.
+func (m *machine) loop(n, fn, ctx, flags uint64) (uint64, error) {
+	if fn&^0xffffffff != funcTag || fn&0xffffffff >= uint64(len(m.p.code)) {
+		return 0, fmt.Errorf("argument %#x is not a callback", fn)
+	}
+	if flags != 0 || n > maxLoops {
+		return negErrno(unix.EINVAL), nil
+	}
+	for i := range n {
+		stop, err := m.callback(int(fn&0xffffffff), i, ctx)
+		if err != nil {
+			return 0, err
+		}
+		if stop != 0 {
+			return i + 1, nil
+		}
+	}
+	return n, nil
+}
+
+// maxLoops is the kernel's BPF_MAX_LOOPS.
+const maxLoops = 1 << 23
 
 // callback runs the subprogram at pc with arguments in R1-R4 in a new
 // frame, as a bpf-to-bpf call would, and returns its R0.

@@ -31,6 +31,13 @@ func (m *machine) statValues(h, keyPtr uint64, g *maps.Global) (maps.StatData, e
 	if err != nil {
 		return maps.StatData{}, err
 	}
+	return m.statOf(pm, g, key)
+}
+
+// statOf returns the statistic of global g under key in pm, merged over
+// every CPU.
+func (m *machine) statOf(pm *progMap, g *maps.Global, key []byte) (maps.StatData, error) {
+	var err error
 	var cpus [][]byte
 	var ok bool
 	if pc, isPerCPU := pm.m.(PerCPU); isPerCPU {

@@ -61,12 +61,21 @@ const rdonlyProg = 1 << 7
 // packed index of an array's element, the zero word at keySlot for a
 // scalar.
 func (g *gen) statKey(e ast.Expr) (int, func(asm.Register)) {
-	if ix, ok := unparen(e).(*ast.IndexExpr); ok {
-		off := g.arrayKey(ix.Array, ix.Index)
-		return g.c.global[g.c.prog.Refs[ix.Array]], func(r asm.Register) { g.scratchPtr(r, off) }
+	gi, off := g.statKeyOffset(e)
+	if off >= 0 {
+		return gi, func(r asm.Register) { g.scratchPtr(r, off) }
 	}
-	v := g.c.prog.Refs[unparen(e).(*ast.Ident)]
-	return g.c.global[v], func(r asm.Register) { g.emit(asm.Mov.Reg(r, asm.R10), asm.Add.Imm(r, keySlot)) }
+	return gi, func(r asm.Register) { g.emit(asm.Mov.Reg(r, asm.R10), asm.Add.Imm(r, keySlot)) }
+}
+
+// statKeyOffset emits the key of the statistic e names and returns its
+// global's index and the scratch offset of the packed key, or -1 for a
+// scalar, whose key is the zero word at keySlot.
+func (g *gen) statKeyOffset(e ast.Expr) (int, int) {
+	if ix, ok := unparen(e).(*ast.IndexExpr); ok {
+		return g.c.global[g.c.prog.Refs[ix.Array]], g.arrayKey(ix.Array, ix.Index)
+	}
+	return g.c.global[g.c.prog.Refs[unparen(e).(*ast.Ident)]], -1
 }
 
 // statAdd emits `s <<< v`; R0 ends with v.
@@ -282,6 +291,11 @@ func (g *gen) linearBucket(st *maps.Stat) {
 // statistic is stap's "empty aggregate" error.
 func (g *gen) statExtract(e *ast.AggregateExpr) {
 	op, _ := sema.StatOp(e)
+	if g.probe.Point.Kernel {
+		gi, off := g.statKeyOffset(e.X)
+		g.statExtractLive(e, op, g.c.abi.Globals[gi].MapName, off)
+		return
+	}
 	gi, key := g.statKey(e.X)
 	g.c.abi.Stats = append(g.c.abi.Stats, maps.StatSite{Global: gi, Op: op})
 	site := len(g.c.abi.Stats) - 1
@@ -300,6 +314,118 @@ func (g *gen) statExtract(e *ast.AggregateExpr) {
 	}
 	g.emit(asm.LoadMem(asm.R0, asm.R10, int16(out), asm.DWord))
 }
+
+// statExtractLive emits an extractor of a kernel probe: it merges the
+// CPUs' values itself, reading each with bpf_map_lookup_percpu_elem,
+// which gives nothing past the last CPU. The CPUs are visited by a
+// bpf_loop callback: a plain loop would have the verifier walk every
+// possible CPU count. The callback adds each CPU's count and sum, and
+// keeps the extreme, in slots of the caller's frame, its context.
+func (g *gen) statExtractLive(e *ast.AggregateExpr, op maps.StatOp, mapName string, keyOff int) {
+	count, sum, extreme := g.pushStack(), g.pushStack(), g.pushStack()
+	defer func() {
+		for range 3 {
+			g.popStack()
+		}
+	}()
+	for _, s := range []int{count, sum, extreme} {
+		g.emit(storeDW(asm.R10, int16(s), 0))
+	}
+	name := g.newLabel("cpus")
+	g.subprogram(name, e, func() {
+		// R6 keeps the CPU, R9 the caller's frame: a callee may use
+		// R6-R9 as it likes.
+		g.emit(asm.Mov.Reg(asm.R6, asm.R1), asm.Mov.Reg(asm.R9, asm.R2))
+		if keyOff < 0 {
+			g.emit(storeDW(asm.R10, keySlot, 0), asm.Mov.Reg(asm.R2, asm.R10), asm.Add.Imm(asm.R2, keySlot))
+		} else {
+			g.emit(
+				storeDW(asm.R10, keySlot, 0),
+				asm.LoadMapPtr(asm.R1, 0).WithReference(maps.ScratchMap),
+				asm.Mov.Reg(asm.R2, asm.R10),
+				asm.Add.Imm(asm.R2, keySlot),
+				asm.FnMapLookupElem.Call(),
+				asm.JEq.Imm(asm.R0, 0, name+"_stop"),
+				asm.Mov.Reg(asm.R2, asm.R0),
+				asm.Add.Imm(asm.R2, int32(keyOff)),
+			)
+		}
+		slot := func(s int) int16 { return int16(s - keySlot) }
+		g.emit(
+			asm.LoadMapPtr(asm.R1, 0).WithReference(mapName),
+			asm.Mov.Reg(asm.R3, asm.R6),
+			asm.FnMapLookupPercpuElem.Call(),
+			asm.JEq.Imm(asm.R0, 0, name+"_stop"),
+			asm.LoadMem(asm.R1, asm.R0, maps.StatCount, asm.DWord),
+			asm.JEq.Imm(asm.R1, 0, name+"_next"),
+		)
+		if op == maps.OpMin || op == maps.OpMax {
+			field, keep := int16(maps.StatMin), asm.JSLE
+			if op == maps.OpMax {
+				field, keep = maps.StatMax, asm.JSGE
+			}
+			g.emit(
+				asm.LoadMem(asm.R2, asm.R0, field, asm.DWord),
+				asm.LoadMem(asm.R3, asm.R9, slot(count), asm.DWord),
+				asm.JEq.Imm(asm.R3, 0, name+"_take"),
+				asm.LoadMem(asm.R3, asm.R9, slot(extreme), asm.DWord),
+				keep.Reg(asm.R3, asm.R2, name+"_kept"),
+				asm.StoreMem(asm.R9, slot(extreme), asm.R2, asm.DWord).WithSymbol(name+"_take"),
+			)
+			g.setLabel(name + "_kept")
+		}
+		g.emit(
+			asm.LoadMem(asm.R2, asm.R9, slot(count), asm.DWord),
+			asm.Add.Reg(asm.R2, asm.R1),
+			asm.StoreMem(asm.R9, slot(count), asm.R2, asm.DWord),
+			asm.LoadMem(asm.R1, asm.R0, maps.StatSum, asm.DWord),
+			asm.LoadMem(asm.R2, asm.R9, slot(sum), asm.DWord),
+			asm.Add.Reg(asm.R2, asm.R1),
+			asm.StoreMem(asm.R9, slot(sum), asm.R2, asm.DWord),
+		)
+		g.setLabel(name + "_next")
+		g.emit(asm.Mov.Imm(asm.R0, 0), asm.Return())
+		g.setLabel(name + "_stop")
+		g.emit(asm.Mov.Imm(asm.R0, 1), asm.Return())
+	})
+	g.emit(
+		asm.Mov.Imm(asm.R1, maxCPUs),
+		asm.Instruction{OpCode: asm.LoadImmOp(asm.DWord), Dst: asm.R2, Src: asm.PseudoFunc, Constant: -1}.WithReference(name),
+		asm.Mov.Reg(asm.R3, asm.R10),
+		asm.Add.Imm(asm.R3, keySlot),
+		asm.Mov.Imm(asm.R4, 0),
+		asm.FnLoop.Call(),
+	)
+	if op.NeedsData() {
+		some := g.newLabel("cpus_some")
+		g.emit(
+			asm.Mov.Imm(asm.R0, 0),
+			asm.LoadMem(asm.R1, asm.R10, int16(count), asm.DWord),
+			asm.JNE.Imm(asm.R1, 0, some),
+			asm.Mov.Imm(asm.R0, 1),
+		)
+		g.setLabel(some)
+		g.raiseIfEmpty(e)
+	}
+	switch op {
+	case maps.OpCount:
+		g.emit(asm.LoadMem(asm.R0, asm.R10, int16(count), asm.DWord))
+	case maps.OpSum:
+		g.emit(asm.LoadMem(asm.R0, asm.R10, int16(sum), asm.DWord))
+	case maps.OpAvg:
+		g.emit(
+			asm.LoadMem(asm.R0, asm.R10, int16(sum), asm.DWord),
+			asm.LoadMem(asm.R1, asm.R10, int16(count), asm.DWord),
+			asm.SDiv.Reg(asm.R0, asm.R1),
+		)
+	default:
+		g.emit(asm.LoadMem(asm.R0, asm.R10, int16(extreme), asm.DWord))
+	}
+}
+
+// maxCPUs bounds the CPUs a kernel probe merges, the kernel's largest
+// NR_CPUS; the loop ends at the last CPU there is.
+const maxCPUs = 8192
 
 // raiseIfEmpty raises stap's error when a statistics helper returned 1.
 func (g *gen) raiseIfEmpty(e *ast.AggregateExpr) {
