@@ -274,7 +274,9 @@ const (
 	// HelperStatExtract(map, key, site, out) merges every CPU's
 	// value of the statistic under key, stores what StatSite site reads
 	// into *out and returns 0; it returns 1, storing 0, when the site's
-	// operator needs values and the statistic has none.
+	// operator needs values and the statistic has none. For OpBucket,
+	// *out holds the bucket number on entry, which the caller has
+	// checked.
 	HelperStatExtract
 	// HelperHistPrint(map, key, global) sends a KindHist record of the
 	// statistic's merged histogram and returns 0, or returns 1 when the

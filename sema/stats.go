@@ -196,3 +196,38 @@ func unparen(e ast.Expr) ast.Expr {
 		e = p.X
 	}
 }
+
+// histBucket checks `@hist_log(s)[b]` and `b in @hist_log(s)`: one long,
+// a bucket number.
+func (r *resolver) histBucket(h *ast.AggregateExpr, index []ast.Expr) {
+	r.expr(h, Unknown)
+	if len(index) != 1 || index[0] == nil {
+		r.addReport(diag.Errorf(diag.Semantic, "S093", h.Span(), "a histogram is indexed by one bucket number"))
+		return
+	}
+	r.expect(index[0], r.expr(index[0], Long), Long)
+}
+
+// histForeach checks `foreach (b in @hist_log(s) limit n)`: b takes each
+// bucket number in turn.
+func (r *resolver) histForeach(s *ast.HistForeachStmt) {
+	r.expr(s.Hist, Unknown)
+	switch {
+	case len(s.Keys) != 1:
+		r.addReport(diag.Errorf(diag.Semantic, "S093", s.Span(), "a histogram is iterated with one bucket number"))
+	case s.Value != nil || s.Slice != nil || s.SortColumn < 0 || s.SortDesc || s.SortAggregate != "":
+		r.addReport(diag.Errorf(diag.Semantic, "S094", s.Span(), "a histogram's buckets are visited in order, without values, slices or other sorts").
+			WithHint("read each bucket's count as @hist_...(s)[b]"))
+	default:
+		kv := r.scalar(s.Keys[0])
+		kv.Written = true
+		if !kv.Global {
+			r.foreachKeys[kv] = true
+		}
+		r.setType(kv, Long, s.Keys[0].Span())
+	}
+	if s.Limit != nil {
+		r.expect(s.Limit, r.expr(s.Limit, Long), Long)
+	}
+	r.loopBody(s.Body)
+}

@@ -27,6 +27,8 @@ func (r *resolver) stmt(s ast.Stmt) {
 		r.stmt(s.Else)
 	case *ast.ForeachStmt:
 		r.foreach(s)
+	case *ast.HistForeachStmt:
+		r.histForeach(s)
 	case *ast.BreakStmt, *ast.ContinueStmt:
 		if r.loopDepth == 0 {
 			r.addReport(diag.Errorf(diag.Semantic, "S020", s.Span(), "break or continue outside a loop"))
@@ -331,6 +333,12 @@ func (r *resolver) exprType(e ast.Expr, want Type) Type {
 		return r.call(e, want, false)
 	case *ast.AggregateExpr:
 		return r.aggregate(e)
+	case *ast.HistIndexExpr:
+		r.histBucket(e.Hist, e.Index)
+		return Long
+	case *ast.HistInExpr:
+		r.histBucket(e.Hist, e.Keys)
+		return Long
 	}
 	r.addReport(notBuilt(e.Span(), "these expressions"))
 	return Unknown

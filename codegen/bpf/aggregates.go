@@ -471,3 +471,109 @@ func (g *gen) statReset(s *ast.Ident) {
 	key(asm.R2)
 	g.emit(asm.FnMapDeleteElem.Call())
 }
+
+// histIndex emits `@hist_log(s)[b]`, in user-space probes: the count in
+// bucket b. A bucket number outside the histogram is an error, and so is
+// indexing an empty statistic, as in stap.
+func (g *gen) histIndex(e *ast.HistIndexExpr) {
+	gi, key := g.statKey(e.Hist.X)
+	glob := &g.c.abi.Globals[gi]
+	g.c.abi.Stats = append(g.c.abi.Stats, maps.StatSite{Global: gi, Op: maps.OpBucket})
+	site := len(g.c.abi.Stats) - 1
+	out := g.pushStack()
+	defer g.popStack()
+	g.expr(e.Index[0])
+	g.emit(asm.StoreMem(asm.R10, int16(out), asm.R0, asm.DWord))
+	g.checkBucket(glob.Stat, e.Index[0])
+	g.emit(asm.LoadMapPtr(asm.R1, 0).WithReference(glob.MapName))
+	key(asm.R2)
+	g.emit(
+		asm.Mov.Imm(asm.R3, int32(site)),
+		asm.Mov.Reg(asm.R4, asm.R10),
+		asm.Add.Imm(asm.R4, int32(out)),
+		asm.BuiltinFunc(maps.HelperStatExtract).Call(),
+	)
+	g.raiseIfEmpty(e.Hist)
+	g.emit(asm.LoadMem(asm.R0, asm.R10, int16(out), asm.DWord))
+}
+
+// checkBucket raises stap's error unless the bucket number in R0 is one
+// of st's.
+func (g *gen) checkBucket(st *maps.Stat, index ast.Expr) {
+	bad, ok := g.newLabel("bucket_bad"), g.newLabel("bucket_ok")
+	g.emit(
+		asm.JSLT.Imm(asm.R0, 0, bad),
+		asm.JSLT.Imm(asm.R0, int32(st.Buckets()), ok),
+	)
+	g.setLabel(bad)
+	g.raise(g.errorSite("histogram index out of range", "index", index.Span().Start))
+	g.setLabel(ok)
+}
+
+// histIn emits `b in @hist_log(s)`: whether b is one of its bucket
+// numbers.
+func (g *gen) histIn(e *ast.HistInExpr) {
+	n := g.c.abi.Globals[g.c.global[g.statVar(e.Hist.X)]].Stat.Buckets()
+	g.expr(e.Keys[0])
+	no, end := g.newLabel("hist_in_no"), g.newLabel("hist_in_end")
+	g.emit(
+		asm.JSLT.Imm(asm.R0, 0, no),
+		asm.JSGE.Imm(asm.R0, int32(n), no),
+		asm.Mov.Imm(asm.R0, 1),
+		asm.Ja.Label(end),
+	)
+	g.setLabel(no)
+	g.emit(asm.Mov.Imm(asm.R0, 0))
+	g.setLabel(end)
+}
+
+// statVar returns the statistic e names.
+func (g *gen) statVar(e ast.Expr) *sema.Var {
+	if ix, ok := unparen(e).(*ast.IndexExpr); ok {
+		return g.c.prog.Refs[ix.Array]
+	}
+	return g.c.prog.Refs[unparen(e).(*ast.Ident)]
+}
+
+// histForeach emits `foreach (b in @hist_log(s) limit n) body`: b takes
+// each bucket number in order.
+func (g *gen) histForeach(s *ast.HistForeachStmt) {
+	n := g.c.abi.Globals[g.c.global[g.statVar(s.Hist.X)]].Stat.Buckets()
+	bucket := g.pushStack()
+	defer g.popStack()
+	g.emit(storeDW(asm.R10, int16(bucket), 0))
+	last := n
+	left := 0
+	if s.Limit != nil {
+		g.expr(s.Limit)
+		left = g.pushStack()
+		defer g.popStack()
+		g.emit(asm.StoreMem(asm.R10, int16(left), asm.R0, asm.DWord))
+	}
+	head, next, end := g.newLabel("hist_each"), g.newLabel("hist_next"), g.newLabel("hist_end")
+	g.setLabel(head)
+	g.emit(
+		asm.LoadMem(asm.R0, asm.R10, int16(bucket), asm.DWord),
+		asm.JSGE.Imm(asm.R0, int32(last), end),
+	)
+	if left != 0 {
+		g.emit(
+			asm.LoadMem(asm.R1, asm.R10, int16(left), asm.DWord),
+			asm.JSLE.Imm(asm.R1, 0, end),
+			asm.Add.Imm(asm.R1, -1),
+			asm.StoreMem(asm.R10, int16(left), asm.R1, asm.DWord),
+		)
+	}
+	g.storeVar(g.c.prog.Refs[s.Keys[0]])
+	g.loops = append(g.loops, loop{brk: end, cont: next})
+	g.stmt(s.Body)
+	g.loops = g.loops[:len(g.loops)-1]
+	g.setLabel(next)
+	g.emit(
+		asm.LoadMem(asm.R0, asm.R10, int16(bucket), asm.DWord),
+		asm.Add.Imm(asm.R0, 1),
+		asm.StoreMem(asm.R10, int16(bucket), asm.R0, asm.DWord),
+		asm.Ja.Label(head),
+	)
+	g.setLabel(end)
+}

@@ -65,6 +65,10 @@ func (g *gen) expr(e ast.Expr) {
 		g.ifElse(e.Cond, func() { g.expr(e.X) }, func() { g.expr(e.Y) })
 	case *ast.AggregateExpr:
 		g.statExtract(e)
+	case *ast.HistIndexExpr:
+		g.histIndex(e)
+	case *ast.HistInExpr:
+		g.histIn(e)
 	case *ast.CallExpr:
 		if f := g.c.prog.FuncCalls[e]; f != nil {
 			g.inline(e, f)

@@ -37,6 +37,8 @@ func (g *gen) stmt(s ast.Stmt) {
 		g.emit(asm.Ja.Label(g.loops[len(g.loops)-1].cont))
 	case *ast.ForeachStmt:
 		g.foreach(s)
+	case *ast.HistForeachStmt:
+		g.histForeach(s)
 	case *ast.ReturnStmt:
 		g.returnStmt(s)
 	case *ast.WhileStmt:
