@@ -166,6 +166,9 @@ type Global struct {
 	// MapName is an array's hash map.
 	MapName    string
 	MaxEntries int
+	// Wrap is set for `global a%`: when the array is full, a new element
+	// evicts an old one (the map is an LRU hash) instead of failing.
+	Wrap bool
 	// Display is set for globals written but never read: they are printed
 	// when the run ends, as stap does.
 	Display bool
@@ -238,6 +241,10 @@ type ForeachSite struct {
 	// SortColumn is 0 for no sort, -1 for the value, 1..n for a key column.
 	SortColumn int
 	SortDesc   bool
+	// SortAggregate, for a statistic array sorted by its "value", is the
+	// extractor whose result it sorts by (`foreach (k in s @sum-)`); 0
+	// means @count, stap's default.
+	SortAggregate StatOp
 }
 
 // ABI is everything user space needs to know about a compiled script.
@@ -267,7 +274,9 @@ const (
 	// HelperStatExtract(map, key, site, out) merges every CPU's
 	// value of the statistic under key, stores what StatSite site reads
 	// into *out and returns 0; it returns 1, storing 0, when the site's
-	// operator needs values and the statistic has none.
+	// operator needs values and the statistic has none. For OpBucket,
+	// *out holds the bucket number on entry, which the caller has
+	// checked.
 	HelperStatExtract
 	// HelperHistPrint(map, key, global) sends a KindHist record of the
 	// statistic's merged histogram and returns 0, or returns 1 when the

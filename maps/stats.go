@@ -85,10 +85,13 @@ const (
 	OpMax
 	OpAvg
 	OpVariance
+	// OpBucket reads one histogram bucket's count: `@hist_log(s)[b]`.
+	OpBucket
 )
 
 // NeedsData reports whether op fails with "empty aggregate" on a statistic
-// that has no values, as stap's do; @count and @sum are 0 then.
+// that has no values, as stap's do; @count and @sum are 0 then. Indexing
+// a histogram fails too.
 func (op StatOp) NeedsData() bool { return op != OpCount && op != OpSum }
 
 // StatSite is one extraction in the script, run by HelperStatExtract.

@@ -239,9 +239,6 @@ func (r *resolver) declareGlobals(d *ast.GlobalDecl) {
 			continue
 		}
 		v := &Var{Name: g.Name, Global: true, Decl: g.Span(), IsArray: g.IsArray, Size: g.Size, Wrap: g.Wrap, Init: g.Init}
-		if g.Wrap {
-			r.add(notBuilt(g.Span(), "wrapping arrays (%)"))
-		}
 		switch lit := g.Init.(type) {
 		case *ast.IntLit:
 			v.Type, v.TypedAt = Long, lit.Span()

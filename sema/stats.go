@@ -16,8 +16,8 @@ import (
 // A histogram (@hist_log, @hist_linear) stands only as the whole argument
 // of print or println, which the parser enforces; its AggregateExpr has
 // type Stats, and the printers lower such a call to a histogram record.
-// Extraction merges every CPU's value, which only user space can do for
-// now, so extractors and histograms are refused in kernel probes.
+// Kernel probes merge the CPUs' values themselves for @count, @sum, @min,
+// @max and @avg; histograms and @variance are left to user space.
 
 // StatUse is what the script asks of a statistic besides its count, sum,
 // min and max: a histogram and @variance, which the value must keep.
@@ -28,8 +28,8 @@ type StatUse struct {
 	HistAt, VarianceAt diag.Span
 }
 
-// statOps maps the extractors to what they read.
-var statOps = map[string]maps.StatOp{
+// StatOps maps the extractors to what they read.
+var StatOps = map[string]maps.StatOp{
 	"count": maps.OpCount, "sum": maps.OpSum, "min": maps.OpMin, "max": maps.OpMax,
 	"avg": maps.OpAvg, "variance": maps.OpVariance,
 }
@@ -37,7 +37,7 @@ var statOps = map[string]maps.StatOp{
 // StatOp returns what an extractor (@count...) reads; ok is false for a
 // histogram.
 func StatOp(e *ast.AggregateExpr) (op maps.StatOp, ok bool) {
-	op, ok = statOps[e.Op]
+	op, ok = StatOps[e.Op]
 	return op, ok
 }
 
@@ -89,9 +89,9 @@ func (r *resolver) aggregate(e *ast.AggregateExpr) Type {
 		}
 		r.statUse(v.Stat, v.Name, e)
 	}
-	if r.kernelSide {
+	if op, ok := StatOp(e); r.kernelSide && (!ok || op == maps.OpVariance) {
 		r.addReport(diag.Errorf(diag.Semantic, "S072", e.Span(), "@%s cannot run in a kernel probe yet", e.Op).
-			WithHint("read statistics in an end or timer probe, which run in user space"))
+			WithHint("read @count, @sum, @min, @max and @avg there; histograms and @variance in an end or timer probe, which run in user space"))
 	}
 	if _, ok := StatOp(e); ok {
 		return Long
@@ -168,18 +168,22 @@ func (r *resolver) statValue(e ast.Expr, name string) {
 // statDelete checks `delete s` of a whole statistic: resetting every
 // CPU's value is a user-space job for now.
 func (r *resolver) statDelete(v *Var, span diag.Span) {
-	if v.Type == Stats && r.kernelSide {
+	if v.Type == Stats && !v.IsArray && r.kernelSide {
 		r.addReport(diag.Errorf(diag.Semantic, "S078", span, "deleting statistic '%s' in a kernel probe is not built yet", v.Name).
 			WithHint("delete it in a begin, end or timer probe"))
 	}
 }
 
-// statForeach refuses a value sort of a statistic array, whose elements
-// have no value of their own.
+// statForeach refuses an aggregate sort of an array that is not a
+// statistic. A statistic array sorted by "value" sorts by @count, as in
+// stap.
 func (r *resolver) statForeach(s *ast.ForeachStmt, arr *Var) {
-	if arr != nil && arr.Type == Stats && s.SortColumn == -1 && s.SortAggregate == "" {
-		r.addReport(diag.Errorf(diag.Semantic, "S079", s.Span(), "statistic array '%s' has no values to sort by", arr.Name).
-			WithHint("sort by a key, as in foreach ([k+] in %s)", arr.Name))
+	if arr == nil {
+		return
+	}
+	if s.SortAggregate != "" && arr.Type != Stats && arr.Type != Unknown {
+		r.addReport(diag.Errorf(diag.Semantic, "S092", s.Span(), "array '%s' is not a statistic: it has no @%s to sort by", arr.Name, s.SortAggregate).
+			WithHint("sort by its value, as in foreach (k in %s-)", arr.Name))
 	}
 }
 
@@ -191,4 +195,39 @@ func unparen(e ast.Expr) ast.Expr {
 		}
 		e = p.X
 	}
+}
+
+// histBucket checks `@hist_log(s)[b]` and `b in @hist_log(s)`: one long,
+// a bucket number.
+func (r *resolver) histBucket(h *ast.AggregateExpr, index []ast.Expr) {
+	r.expr(h, Unknown)
+	if len(index) != 1 || index[0] == nil {
+		r.addReport(diag.Errorf(diag.Semantic, "S093", h.Span(), "a histogram is indexed by one bucket number"))
+		return
+	}
+	r.expect(index[0], r.expr(index[0], Long), Long)
+}
+
+// histForeach checks `foreach (b in @hist_log(s) limit n)`: b takes each
+// bucket number in turn.
+func (r *resolver) histForeach(s *ast.HistForeachStmt) {
+	r.expr(s.Hist, Unknown)
+	switch {
+	case len(s.Keys) != 1:
+		r.addReport(diag.Errorf(diag.Semantic, "S093", s.Span(), "a histogram is iterated with one bucket number"))
+	case s.Value != nil || s.Slice != nil || s.SortColumn < 0 || s.SortDesc || s.SortAggregate != "":
+		r.addReport(diag.Errorf(diag.Semantic, "S094", s.Span(), "a histogram's buckets are visited in order, without values, slices or other sorts").
+			WithHint("read each bucket's count as @hist_...(s)[b]"))
+	default:
+		kv := r.scalar(s.Keys[0])
+		kv.Written = true
+		if !kv.Global {
+			r.foreachKeys[kv] = true
+		}
+		r.setType(kv, Long, s.Keys[0].Span())
+	}
+	if s.Limit != nil {
+		r.expect(s.Limit, r.expr(s.Limit, Long), Long)
+	}
+	r.loopBody(s.Body)
 }

@@ -27,6 +27,8 @@ func (r *resolver) stmt(s ast.Stmt) {
 		r.stmt(s.Else)
 	case *ast.ForeachStmt:
 		r.foreach(s)
+	case *ast.HistForeachStmt:
+		r.histForeach(s)
 	case *ast.BreakStmt, *ast.ContinueStmt:
 		if r.loopDepth == 0 {
 			r.addReport(diag.Errorf(diag.Semantic, "S020", s.Span(), "break or continue outside a loop"))
@@ -72,17 +74,9 @@ func (r *resolver) cond(e ast.Expr) {
 }
 
 func (r *resolver) foreach(s *ast.ForeachStmt) {
-	if r.kernelSide {
-		r.addReport(diag.Errorf(diag.Semantic, "S021", s.Span(), "foreach in a kernel probe is not built yet").
-			WithHint("iterate in an end or timer probe, which run in user space"))
-	}
-	switch {
-	case s.Value != nil:
-		r.addReport(notBuilt(s.Value.Span(), "foreach value variables"))
-	case s.Slice != nil:
-		r.addReport(notBuilt(s.Span(), "foreach slices"))
-	case s.SortAggregate != "":
-		r.addReport(notBuilt(s.Span(), "sorts on aggregates"))
+	if r.kernelSide && (s.SortColumn != 0 || s.SortAggregate != "") {
+		r.addReport(diag.Errorf(diag.Semantic, "S021", s.Span(), "a kernel probe cannot sort: foreach there visits the elements in the map's order").
+			WithHint("drop the + or -, or iterate in an end or timer probe, which run in user space"))
 	}
 	arr := r.arrayVar(s.Array, len(s.Keys))
 	r.statForeach(s, arr)
@@ -99,11 +93,53 @@ func (r *resolver) foreach(s *ast.ForeachStmt) {
 				r.setKey(arr, i, kv.Type, k.Span())
 			}
 		}
+		r.foreachValue(s, arr)
+		r.foreachSlice(s, arr)
 	}
 	if s.Limit != nil {
 		r.expect(s.Limit, r.expr(s.Limit, Long), Long)
 	}
 	r.loopBody(s.Body)
+}
+
+// foreachValue checks the value variable of `foreach (v = k in a)`: it
+// takes the array's type.
+func (r *resolver) foreachValue(s *ast.ForeachStmt, arr *Var) {
+	if s.Value == nil {
+		return
+	}
+	if arr.Type == Stats {
+		r.addReport(diag.Errorf(diag.Semantic, "S090", s.Value.Span(), "statistic array '%s' has no values to bind to '%s'", arr.Name, s.Value.Name).
+			WithHint("read each element with an extractor, as in @count(%s[k])", arr.Name))
+		return
+	}
+	v := r.scalar(s.Value)
+	v.Written = true
+	if !v.Global {
+		r.foreachKeys[v] = true
+	}
+	r.setType(v, arr.Type, s.Value.Span())
+	if arr.Type == Unknown && v.Type != Unknown {
+		r.setType(arr, v.Type, s.Value.Span())
+	}
+}
+
+// foreachSlice checks the slice of `foreach ([a, b] in arr[k, *])`: one
+// value or `*` per column.
+func (r *resolver) foreachSlice(s *ast.ForeachStmt, arr *Var) {
+	if s.Slice == nil {
+		return
+	}
+	if len(s.Slice) != len(arr.Keys) {
+		r.addReport(diag.Errorf(diag.Semantic, "S026", s.Array.Span(), "array '%s' sliced with %d columns", arr.Name, len(s.Slice)).
+			WithNote(arr.KeysAt, "but indexed with %d here", len(arr.Keys)))
+		return
+	}
+	for i, k := range s.Slice {
+		if k != nil {
+			r.setKey(arr, i, r.expr(k, arr.Keys[i]), k.Span())
+		}
+	}
 }
 
 // loopBody checks the body of a loop, where break and continue belong.
@@ -116,20 +152,11 @@ func (r *resolver) loopBody(body ast.Stmt) {
 func (r *resolver) delete(s *ast.DeleteStmt) {
 	switch x := s.X.(type) {
 	case *ast.IndexExpr:
-		for _, k := range x.Index {
-			if k == nil {
-				r.addReport(notBuilt(s.Span(), "deletes of wildcard slices"))
-				return
-			}
-		}
 		if v := r.index(x); v != nil {
 			v.Written = true
 		}
 	case *ast.Ident:
 		v := r.lookup(x)
-		if v.IsArray {
-			r.addReport(notBuilt(s.Span(), "deletes of whole arrays"))
-		}
 		r.statDelete(v, s.Span())
 		v.Written = true
 	default:
@@ -198,8 +225,8 @@ func (r *resolver) arrayVar(id *ast.Ident, n int) *Var {
 			WithNote(v.KeysAt, "but with %d here", len(v.Keys)))
 		return nil
 	}
-	if n > 4 {
-		r.addReport(notBuilt(id.Span(), "arrays of more than 4 index columns"))
+	if n > maxColumns {
+		r.addReport(diag.Errorf(diag.Semantic, "S091", id.Span(), "array '%s' has %d index columns, more than stap's %d", id.Name, n, maxColumns))
 	}
 	return v
 }
@@ -226,6 +253,9 @@ func (r *resolver) index(x *ast.IndexExpr) *Var {
 func (r *resolver) keyed(array *ast.Ident, index []ast.Expr) *Var {
 	v := r.arrayVar(array, len(index))
 	for i, k := range index {
+		if k == nil {
+			continue // a * of a slice
+		}
 		want := Unknown
 		if v != nil {
 			want = v.Keys[i]
@@ -276,12 +306,6 @@ func (r *resolver) exprType(e ast.Expr, want Type) Type {
 		}
 		return r.setType(v, want, e.Span())
 	case *ast.InExpr:
-		for _, k := range e.Keys {
-			if k == nil {
-				r.addReport(notBuilt(e.Span(), "wildcards in 'in'"))
-				return Long
-			}
-		}
 		if v := r.keyed(e.Array, e.Keys); v != nil {
 			v.Read = true
 		}
@@ -309,6 +333,12 @@ func (r *resolver) exprType(e ast.Expr, want Type) Type {
 		return r.call(e, want, false)
 	case *ast.AggregateExpr:
 		return r.aggregate(e)
+	case *ast.HistIndexExpr:
+		r.histBucket(e.Hist, e.Index)
+		return Long
+	case *ast.HistInExpr:
+		r.histBucket(e.Hist, e.Keys)
+		return Long
 	}
 	r.addReport(notBuilt(e.Span(), "these expressions"))
 	return Unknown
@@ -329,6 +359,9 @@ func (r *resolver) propagate(e ast.Expr, t Type) Type {
 	}
 	return r.prog.Types[e]
 }
+
+// maxColumns is the most index columns an array may have, as in stap.
+const maxColumns = 9
 
 var longOps = map[string]bool{
 	"+": true, "-": true, "*": true, "/": true, "%": true,

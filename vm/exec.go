@@ -118,6 +118,8 @@ type machine struct {
 	values []map[string]int
 	arena  []byte
 	iters  []iteration
+	// budget is what is left of Program.Budget in this Run.
+	budget uint64
 }
 
 func newMachine(p *Program) *machine {
@@ -151,7 +153,8 @@ func (p *Program) Run(ctx []byte) (r0 uint64, err error) {
 	m.regions[regionCtx].data = ctx
 	m.regs = [11]uint64{1: pointer(regionCtx, 0), 10: pointer(regionStack, stackSize)}
 	clear(m.regions[regionStack].data)
-	return m.run()
+	m.budget = p.Budget
+	return m.run(0, 0)
 }
 
 // reset drops what a Run made, keeping the memory for the next one.
@@ -176,17 +179,18 @@ func (m *machine) memFault(pc int, addr, n uint64, write bool) *Fault {
 	return m.fault(pc, m.accessError(addr, n, write))
 }
 
-func (m *machine) run() (uint64, error) {
+// run executes from pc until the frame at depth base returns. A Run starts
+// at 0 with base 0; a helper that calls back into the program (see
+// forEachElem) runs the callback's frame the same way.
+func (m *machine) run(pc, base int) (uint64, error) {
 	code := m.p.code
 	r := &m.regs
 	le := binary.LittleEndian
-	budget := m.p.Budget
-	pc := 0
 	for {
-		if budget == 0 {
+		if m.budget == 0 {
 			return 0, m.fault(pc, fmt.Errorf("%w: %d instructions (endless loop?)", ErrBudgetExceeded, m.p.Budget))
 		}
-		budget--
+		m.budget--
 		in := &code[pc]
 		at := pc
 		pc++
@@ -411,7 +415,7 @@ func (m *machine) run() (uint64, error) {
 			r[10] = pointer(regionStack+m.depth, stackSize)
 			pc = int(in.off)
 		case opExit:
-			if m.depth == 0 {
+			if m.depth == base {
 				return r[0], nil
 			}
 			m.depth--

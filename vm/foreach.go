@@ -72,7 +72,7 @@ func (m *machine) foreachStart(h, siteIdx uint64, limit int64) (uint64, error) {
 	switch {
 	case site.SortColumn > 0:
 		typ = g.Keys[site.SortColumn-1]
-	case site.SortColumn < 0:
+	case site.SortColumn < 0 && g.Stat == nil:
 		typ = g.Value
 	}
 	if site.SortColumn != 0 {
@@ -92,10 +92,12 @@ func (m *machine) foreachStart(h, siteIdx uint64, limit int64) (uint64, error) {
 		if site.SortColumn > 0 {
 			field = e.key[offs[site.SortColumn-1]:]
 		}
-		switch by {
-		case byLong:
+		switch {
+		case g.Stat != nil && site.SortColumn < 0:
+			// Merged below: the values are per CPU.
+		case by == byLong:
 			e.num = readLong(field)
-		case byString:
+		case by == byString:
 			s := cString(field[:min(len(field), abi.StringLen)])
 			if site.SortColumn < 0 {
 				s = append(m.alloc(len(s))[:0], s...)
@@ -107,6 +109,19 @@ func (m *machine) foreachStart(h, siteIdx uint64, limit int64) (uint64, error) {
 	})
 	if err != nil {
 		return 0, fmt.Errorf("iterate map %q: %w", pm.name, err)
+	}
+	if g.Stat != nil && site.SortColumn < 0 {
+		op := site.SortAggregate
+		if op == 0 {
+			op = maps.OpCount
+		}
+		for i := range entries {
+			d, err := m.statOf(pm, g, entries[i].key)
+			if err != nil {
+				return 0, err
+			}
+			entries[i].num = d.Extract(op)
+		}
 	}
 
 	keyCmp := func(a, b []byte) int {

@@ -48,6 +48,12 @@ func (m *machine) call(fn asm.BuiltinFunc) (uint64, error) {
 		return m.probeReadStr(r[1], r[2], r[3])
 	case asm.FnRingbufOutput:
 		return m.ringbufOutput(r[1], r[2], r[3])
+	case asm.FnForEachMapElem:
+		return m.forEachElem(r[1], r[2], r[3], r[4])
+	case asm.FnLoop:
+		return m.loop(r[1], r[2], r[3], r[4])
+	case asm.FnMapLookupPercpuElem:
+		return m.lookupPercpu(r[1], r[2], r[3])
 	case maps.HelperForeachStart:
 		return m.foreachStart(r[1], r[2], int64(r[3]))
 	case maps.HelperForeachNext:

@@ -150,6 +150,11 @@ func (a *arrayMap) Iterate(f func(key, value []byte) bool) error {
 type hashMap struct {
 	keySize, valueSize, maxEntries int
 	entries                        map[string][]byte
+	// lru is set for an LRU hash: used holds when each key was last
+	// looked up or updated, by a counter.
+	lru  bool
+	used map[string]uint64
+	now  uint64
 }
 
 // NewHashMap returns an in-memory map like BPF_MAP_TYPE_HASH. Lookup returns
@@ -157,6 +162,36 @@ type hashMap struct {
 // concurrent use.
 func NewHashMap(keySize, valueSize, maxEntries int) Map {
 	return &hashMap{keySize: keySize, valueSize: valueSize, maxEntries: maxEntries, entries: make(map[string][]byte)}
+}
+
+// NewLRUHashMap returns an in-memory map like BPF_MAP_TYPE_LRU_HASH: when
+// it is full, a new key evicts the key least recently looked up or
+// updated. It is not safe for concurrent use.
+func NewLRUHashMap(keySize, valueSize, maxEntries int) Map {
+	return &hashMap{
+		keySize: keySize, valueSize: valueSize, maxEntries: maxEntries, entries: make(map[string][]byte),
+		lru: true, used: make(map[string]uint64),
+	}
+}
+
+// touch marks key as just used in an LRU map.
+func (h *hashMap) touch(key string) {
+	if h.lru {
+		h.now++
+		h.used[key] = h.now
+	}
+}
+
+// evict makes room in a full LRU map.
+func (h *hashMap) evict() {
+	oldest, at := "", uint64(0)
+	for k, t := range h.used {
+		if oldest == "" || t < at {
+			oldest, at = k, t
+		}
+	}
+	delete(h.entries, oldest)
+	delete(h.used, oldest)
 }
 
 func (h *hashMap) sharesValues() {}
@@ -169,6 +204,9 @@ func (h *hashMap) Lookup(key []byte) ([]byte, bool, error) {
 		return nil, false, err
 	}
 	v, ok := h.entries[string(key)]
+	if ok {
+		h.touch(string(key))
+	}
 	return v, ok, nil
 }
 
@@ -185,15 +223,20 @@ func (h *hashMap) Update(key, value []byte, flags uint64) error {
 		}
 		// In place, so that pointers from earlier lookups see the update.
 		copy(v, value)
+		h.touch(string(key))
 		return nil
 	}
 	if flags == UpdateExist {
 		return ErrKeyNotExist
 	}
 	if len(h.entries) >= h.maxEntries {
-		return ErrMapFull
+		if !h.lru {
+			return ErrMapFull
+		}
+		h.evict()
 	}
 	h.entries[string(key)] = append([]byte(nil), value...)
+	h.touch(string(key))
 	return nil
 }
 
@@ -205,6 +248,9 @@ func (h *hashMap) Delete(key []byte) error {
 		return ErrKeyNotExist
 	}
 	delete(h.entries, string(key))
+	if h.lru {
+		delete(h.used, string(key))
+	}
 	return nil
 }
 

@@ -33,6 +33,12 @@ const mapHandleTag = 0xe7a9 << 48
 
 func mapHandle(idx int) uint64 { return mapHandleTag | uint64(idx) }
 
+// funcTag marks a callback's address, what a LoadImm64 of a PseudoFunc
+// loads: the tag and the index of the callback's first instruction.
+const funcTag = 0xe7aa << 48
+
+func funcPointer(pc int) uint64 { return funcTag | uint64(pc) }
+
 type regionKind uint8
 
 const (
@@ -41,6 +47,8 @@ const (
 	kindStack
 	kindCtx
 	kindMapValue
+	// kindMapKey is a key a helper hands a callback, read-only.
+	kindMapKey
 )
 
 // region is memory a program may address.
@@ -152,6 +160,8 @@ func (m *machine) describe(id int) string {
 		return "context"
 	case kindMapValue:
 		return fmt.Sprintf("value in map %q", r.mp.name)
+	case kindMapKey:
+		return fmt.Sprintf("key in map %q", r.mp.name)
 	}
 	return "nothing"
 }

@@ -31,6 +31,13 @@ func (m *machine) statValues(h, keyPtr uint64, g *maps.Global) (maps.StatData, e
 	if err != nil {
 		return maps.StatData{}, err
 	}
+	return m.statOf(pm, g, key)
+}
+
+// statOf returns the statistic of global g under key in pm, merged over
+// every CPU.
+func (m *machine) statOf(pm *progMap, g *maps.Global, key []byte) (maps.StatData, error) {
+	var err error
 	var cpus [][]byte
 	var ok bool
 	if pc, isPerCPU := pm.m.(PerCPU); isPerCPU {
@@ -87,7 +94,15 @@ func (m *machine) statExtract(h, keyPtr, siteIdx, outPtr uint64) (uint64, error)
 	if d.Count == 0 && site.Op.NeedsData() {
 		ret = 1
 	}
-	binary.LittleEndian.PutUint64(out, uint64(d.Extract(site.Op)))
+	v := d.Extract(site.Op)
+	if site.Op == maps.OpBucket {
+		i := binary.LittleEndian.Uint64(out)
+		if i >= uint64(len(d.Buckets)) {
+			return 0, fmt.Errorf("histogram bucket %d of %s does not exist (%d buckets)", int64(i), g.Name, len(d.Buckets))
+		}
+		v = d.Buckets[i]
+	}
+	binary.LittleEndian.PutUint64(out, uint64(v))
 	return m.helperWrote(rg, ret)
 }
 

@@ -299,7 +299,7 @@ func (l *loader) decode(i int, ins *asm.Instruction) (insn, error) {
 		if op != asm.LoadImmOp(asm.DWord) {
 			return in, errUnsupported
 		}
-		if err := l.decodeLoadImm64(ins, &in); err != nil {
+		if err := l.decodeLoadImm64(i, ins, &in); err != nil {
 			return in, err
 		}
 	case asm.LdXClass:
@@ -378,7 +378,7 @@ func (l *loader) decodeCall(i int, ins *asm.Instruction, in *insn) error {
 	return errUnsupported
 }
 
-func (l *loader) decodeLoadImm64(ins *asm.Instruction, in *insn) error {
+func (l *loader) decodeLoadImm64(i int, ins *asm.Instruction, in *insn) error {
 	switch ins.Src {
 	case 0:
 		in.op, in.imm = opLdImm, ins.Constant
@@ -389,6 +389,14 @@ func (l *loader) decodeLoadImm64(ins *asm.Instruction, in *insn) error {
 		}
 		// A map handle is a constant, so loading it is a plain load.
 		in.op, in.imm = opLdImm, int64(mapHandle(idx))
+	case asm.PseudoFunc:
+		// A callback's address, for bpf_for_each_map_elem: a constant
+		// that names the instruction it starts at.
+		t, err := l.target(i, ins, ins.Constant)
+		if err != nil {
+			return err
+		}
+		in.op, in.imm = opLdImm, int64(funcPointer(int(t)))
 	case asm.PseudoMapValue:
 		idx, err := l.mapRef(ins)
 		if err != nil {

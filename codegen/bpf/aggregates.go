@@ -61,12 +61,21 @@ const rdonlyProg = 1 << 7
 // packed index of an array's element, the zero word at keySlot for a
 // scalar.
 func (g *gen) statKey(e ast.Expr) (int, func(asm.Register)) {
-	if ix, ok := unparen(e).(*ast.IndexExpr); ok {
-		off := g.arrayKey(ix.Array, ix.Index)
-		return g.c.global[g.c.prog.Refs[ix.Array]], func(r asm.Register) { g.scratchPtr(r, off) }
+	gi, off := g.statKeyOffset(e)
+	if off >= 0 {
+		return gi, func(r asm.Register) { g.scratchPtr(r, off) }
 	}
-	v := g.c.prog.Refs[unparen(e).(*ast.Ident)]
-	return g.c.global[v], func(r asm.Register) { g.emit(asm.Mov.Reg(r, asm.R10), asm.Add.Imm(r, keySlot)) }
+	return gi, func(r asm.Register) { g.emit(asm.Mov.Reg(r, asm.R10), asm.Add.Imm(r, keySlot)) }
+}
+
+// statKeyOffset emits the key of the statistic e names and returns its
+// global's index and the scratch offset of the packed key, or -1 for a
+// scalar, whose key is the zero word at keySlot.
+func (g *gen) statKeyOffset(e ast.Expr) (int, int) {
+	if ix, ok := unparen(e).(*ast.IndexExpr); ok {
+		return g.c.global[g.c.prog.Refs[ix.Array]], g.arrayKey(ix.Array, ix.Index)
+	}
+	return g.c.global[g.c.prog.Refs[unparen(e).(*ast.Ident)]], -1
 }
 
 // statAdd emits `s <<< v`; R0 ends with v.
@@ -282,6 +291,11 @@ func (g *gen) linearBucket(st *maps.Stat) {
 // statistic is stap's "empty aggregate" error.
 func (g *gen) statExtract(e *ast.AggregateExpr) {
 	op, _ := sema.StatOp(e)
+	if g.probe.Point.Kernel {
+		gi, off := g.statKeyOffset(e.X)
+		g.statExtractLive(e, op, g.c.abi.Globals[gi].MapName, off)
+		return
+	}
 	gi, key := g.statKey(e.X)
 	g.c.abi.Stats = append(g.c.abi.Stats, maps.StatSite{Global: gi, Op: op})
 	site := len(g.c.abi.Stats) - 1
@@ -300,6 +314,118 @@ func (g *gen) statExtract(e *ast.AggregateExpr) {
 	}
 	g.emit(asm.LoadMem(asm.R0, asm.R10, int16(out), asm.DWord))
 }
+
+// statExtractLive emits an extractor of a kernel probe: it merges the
+// CPUs' values itself, reading each with bpf_map_lookup_percpu_elem,
+// which gives nothing past the last CPU. The CPUs are visited by a
+// bpf_loop callback: a plain loop would have the verifier walk every
+// possible CPU count. The callback adds each CPU's count and sum, and
+// keeps the extreme, in slots of the caller's frame, its context.
+func (g *gen) statExtractLive(e *ast.AggregateExpr, op maps.StatOp, mapName string, keyOff int) {
+	count, sum, extreme := g.pushStack(), g.pushStack(), g.pushStack()
+	defer func() {
+		for range 3 {
+			g.popStack()
+		}
+	}()
+	for _, s := range []int{count, sum, extreme} {
+		g.emit(storeDW(asm.R10, int16(s), 0))
+	}
+	name := g.newLabel("cpus")
+	g.subprogram(name, e, func() {
+		// R6 keeps the CPU, R9 the caller's frame: a callee may use
+		// R6-R9 as it likes.
+		g.emit(asm.Mov.Reg(asm.R6, asm.R1), asm.Mov.Reg(asm.R9, asm.R2))
+		if keyOff < 0 {
+			g.emit(storeDW(asm.R10, keySlot, 0), asm.Mov.Reg(asm.R2, asm.R10), asm.Add.Imm(asm.R2, keySlot))
+		} else {
+			g.emit(
+				storeDW(asm.R10, keySlot, 0),
+				asm.LoadMapPtr(asm.R1, 0).WithReference(maps.ScratchMap),
+				asm.Mov.Reg(asm.R2, asm.R10),
+				asm.Add.Imm(asm.R2, keySlot),
+				asm.FnMapLookupElem.Call(),
+				asm.JEq.Imm(asm.R0, 0, name+"_stop"),
+				asm.Mov.Reg(asm.R2, asm.R0),
+				asm.Add.Imm(asm.R2, int32(keyOff)),
+			)
+		}
+		slot := func(s int) int16 { return int16(s - keySlot) }
+		g.emit(
+			asm.LoadMapPtr(asm.R1, 0).WithReference(mapName),
+			asm.Mov.Reg(asm.R3, asm.R6),
+			asm.FnMapLookupPercpuElem.Call(),
+			asm.JEq.Imm(asm.R0, 0, name+"_stop"),
+			asm.LoadMem(asm.R1, asm.R0, maps.StatCount, asm.DWord),
+			asm.JEq.Imm(asm.R1, 0, name+"_next"),
+		)
+		if op == maps.OpMin || op == maps.OpMax {
+			field, keep := int16(maps.StatMin), asm.JSLE
+			if op == maps.OpMax {
+				field, keep = maps.StatMax, asm.JSGE
+			}
+			g.emit(
+				asm.LoadMem(asm.R2, asm.R0, field, asm.DWord),
+				asm.LoadMem(asm.R3, asm.R9, slot(count), asm.DWord),
+				asm.JEq.Imm(asm.R3, 0, name+"_take"),
+				asm.LoadMem(asm.R3, asm.R9, slot(extreme), asm.DWord),
+				keep.Reg(asm.R3, asm.R2, name+"_kept"),
+				asm.StoreMem(asm.R9, slot(extreme), asm.R2, asm.DWord).WithSymbol(name+"_take"),
+			)
+			g.setLabel(name + "_kept")
+		}
+		g.emit(
+			asm.LoadMem(asm.R2, asm.R9, slot(count), asm.DWord),
+			asm.Add.Reg(asm.R2, asm.R1),
+			asm.StoreMem(asm.R9, slot(count), asm.R2, asm.DWord),
+			asm.LoadMem(asm.R1, asm.R0, maps.StatSum, asm.DWord),
+			asm.LoadMem(asm.R2, asm.R9, slot(sum), asm.DWord),
+			asm.Add.Reg(asm.R2, asm.R1),
+			asm.StoreMem(asm.R9, slot(sum), asm.R2, asm.DWord),
+		)
+		g.setLabel(name + "_next")
+		g.emit(asm.Mov.Imm(asm.R0, 0), asm.Return())
+		g.setLabel(name + "_stop")
+		g.emit(asm.Mov.Imm(asm.R0, 1), asm.Return())
+	})
+	g.emit(
+		asm.Mov.Imm(asm.R1, maxCPUs),
+		asm.Instruction{OpCode: asm.LoadImmOp(asm.DWord), Dst: asm.R2, Src: asm.PseudoFunc, Constant: -1}.WithReference(name),
+		asm.Mov.Reg(asm.R3, asm.R10),
+		asm.Add.Imm(asm.R3, keySlot),
+		asm.Mov.Imm(asm.R4, 0),
+		asm.FnLoop.Call(),
+	)
+	if op.NeedsData() {
+		some := g.newLabel("cpus_some")
+		g.emit(
+			asm.Mov.Imm(asm.R0, 0),
+			asm.LoadMem(asm.R1, asm.R10, int16(count), asm.DWord),
+			asm.JNE.Imm(asm.R1, 0, some),
+			asm.Mov.Imm(asm.R0, 1),
+		)
+		g.setLabel(some)
+		g.raiseIfEmpty(e)
+	}
+	switch op {
+	case maps.OpCount:
+		g.emit(asm.LoadMem(asm.R0, asm.R10, int16(count), asm.DWord))
+	case maps.OpSum:
+		g.emit(asm.LoadMem(asm.R0, asm.R10, int16(sum), asm.DWord))
+	case maps.OpAvg:
+		g.emit(
+			asm.LoadMem(asm.R0, asm.R10, int16(sum), asm.DWord),
+			asm.LoadMem(asm.R1, asm.R10, int16(count), asm.DWord),
+			asm.SDiv.Reg(asm.R0, asm.R1),
+		)
+	default:
+		g.emit(asm.LoadMem(asm.R0, asm.R10, int16(extreme), asm.DWord))
+	}
+}
+
+// maxCPUs bounds the CPUs a kernel probe merges, the kernel's largest
+// NR_CPUS; the loop ends at the last CPU there is.
+const maxCPUs = 8192
 
 // raiseIfEmpty raises stap's error when a statistics helper returned 1.
 func (g *gen) raiseIfEmpty(e *ast.AggregateExpr) {
@@ -344,4 +470,110 @@ func (g *gen) statReset(s *ast.Ident) {
 	g.emit(asm.LoadMapPtr(asm.R1, 0).WithReference(g.c.abi.Globals[gi].MapName))
 	key(asm.R2)
 	g.emit(asm.FnMapDeleteElem.Call())
+}
+
+// histIndex emits `@hist_log(s)[b]`, in user-space probes: the count in
+// bucket b. A bucket number outside the histogram is an error, and so is
+// indexing an empty statistic, as in stap.
+func (g *gen) histIndex(e *ast.HistIndexExpr) {
+	gi, key := g.statKey(e.Hist.X)
+	glob := &g.c.abi.Globals[gi]
+	g.c.abi.Stats = append(g.c.abi.Stats, maps.StatSite{Global: gi, Op: maps.OpBucket})
+	site := len(g.c.abi.Stats) - 1
+	out := g.pushStack()
+	defer g.popStack()
+	g.expr(e.Index[0])
+	g.emit(asm.StoreMem(asm.R10, int16(out), asm.R0, asm.DWord))
+	g.checkBucket(glob.Stat, e.Index[0])
+	g.emit(asm.LoadMapPtr(asm.R1, 0).WithReference(glob.MapName))
+	key(asm.R2)
+	g.emit(
+		asm.Mov.Imm(asm.R3, int32(site)),
+		asm.Mov.Reg(asm.R4, asm.R10),
+		asm.Add.Imm(asm.R4, int32(out)),
+		asm.BuiltinFunc(maps.HelperStatExtract).Call(),
+	)
+	g.raiseIfEmpty(e.Hist)
+	g.emit(asm.LoadMem(asm.R0, asm.R10, int16(out), asm.DWord))
+}
+
+// checkBucket raises stap's error unless the bucket number in R0 is one
+// of st's.
+func (g *gen) checkBucket(st *maps.Stat, index ast.Expr) {
+	bad, ok := g.newLabel("bucket_bad"), g.newLabel("bucket_ok")
+	g.emit(
+		asm.JSLT.Imm(asm.R0, 0, bad),
+		asm.JSLT.Imm(asm.R0, int32(st.Buckets()), ok),
+	)
+	g.setLabel(bad)
+	g.raise(g.errorSite("histogram index out of range", "index", index.Span().Start))
+	g.setLabel(ok)
+}
+
+// histIn emits `b in @hist_log(s)`: whether b is one of its bucket
+// numbers.
+func (g *gen) histIn(e *ast.HistInExpr) {
+	n := g.c.abi.Globals[g.c.global[g.statVar(e.Hist.X)]].Stat.Buckets()
+	g.expr(e.Keys[0])
+	no, end := g.newLabel("hist_in_no"), g.newLabel("hist_in_end")
+	g.emit(
+		asm.JSLT.Imm(asm.R0, 0, no),
+		asm.JSGE.Imm(asm.R0, int32(n), no),
+		asm.Mov.Imm(asm.R0, 1),
+		asm.Ja.Label(end),
+	)
+	g.setLabel(no)
+	g.emit(asm.Mov.Imm(asm.R0, 0))
+	g.setLabel(end)
+}
+
+// statVar returns the statistic e names.
+func (g *gen) statVar(e ast.Expr) *sema.Var {
+	if ix, ok := unparen(e).(*ast.IndexExpr); ok {
+		return g.c.prog.Refs[ix.Array]
+	}
+	return g.c.prog.Refs[unparen(e).(*ast.Ident)]
+}
+
+// histForeach emits `foreach (b in @hist_log(s) limit n) body`: b takes
+// each bucket number in order.
+func (g *gen) histForeach(s *ast.HistForeachStmt) {
+	n := g.c.abi.Globals[g.c.global[g.statVar(s.Hist.X)]].Stat.Buckets()
+	bucket := g.pushStack()
+	defer g.popStack()
+	g.emit(storeDW(asm.R10, int16(bucket), 0))
+	last := n
+	left := 0
+	if s.Limit != nil {
+		g.expr(s.Limit)
+		left = g.pushStack()
+		defer g.popStack()
+		g.emit(asm.StoreMem(asm.R10, int16(left), asm.R0, asm.DWord))
+	}
+	head, next, end := g.newLabel("hist_each"), g.newLabel("hist_next"), g.newLabel("hist_end")
+	g.setLabel(head)
+	g.emit(
+		asm.LoadMem(asm.R0, asm.R10, int16(bucket), asm.DWord),
+		asm.JSGE.Imm(asm.R0, int32(last), end),
+	)
+	if left != 0 {
+		g.emit(
+			asm.LoadMem(asm.R1, asm.R10, int16(left), asm.DWord),
+			asm.JSLE.Imm(asm.R1, 0, end),
+			asm.Add.Imm(asm.R1, -1),
+			asm.StoreMem(asm.R10, int16(left), asm.R1, asm.DWord),
+		)
+	}
+	g.storeVar(g.c.prog.Refs[s.Keys[0]])
+	g.loops = append(g.loops, loop{brk: end, cont: next})
+	g.stmt(s.Body)
+	g.loops = g.loops[:len(g.loops)-1]
+	g.setLabel(next)
+	g.emit(
+		asm.LoadMem(asm.R0, asm.R10, int16(bucket), asm.DWord),
+		asm.Add.Imm(asm.R0, 1),
+		asm.StoreMem(asm.R10, int16(bucket), asm.R0, asm.DWord),
+		asm.Ja.Label(head),
+	)
+	g.setLabel(end)
 }

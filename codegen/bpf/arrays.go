@@ -139,3 +139,73 @@ func (g *gen) arrayAdd(ix *ast.IndexExpr, value func()) {
 	g.raise(g.overflowSite(arr, ix))
 	g.setLabel(done)
 }
+
+// delete emits `delete x`: an element, every element a slice matches, a
+// whole array, a scalar (back to 0 or "") or a statistic.
+func (g *gen) delete(s *ast.DeleteStmt) {
+	switch x := s.X.(type) {
+	case *ast.IndexExpr:
+		arr := g.c.prog.Refs[x.Array]
+		if hasWildcard(x.Index) {
+			g.deleteElems(arr, x.Index, s)
+			return
+		}
+		keyOff := g.arrayKey(x.Array, x.Index)
+		g.emit(asm.LoadMapPtr(asm.R1, 0).WithReference(g.mapName(arr)))
+		g.scratchPtr(asm.R2, keyOff)
+		g.emit(asm.FnMapDeleteElem.Call())
+	case *ast.Ident:
+		v := g.c.prog.Refs[x]
+		switch {
+		case v.IsArray:
+			g.deleteElems(v, nil, s)
+		case v.Type == sema.Stats:
+			g.statReset(x)
+		case v.Type == sema.String:
+			g.zeroString(v)
+		default:
+			g.emit(asm.Mov.Imm(asm.R0, 0))
+			g.storeVar(v)
+		}
+	}
+}
+
+// hasWildcard reports whether an index list has a `*`.
+func hasWildcard(index []ast.Expr) bool {
+	for _, k := range index {
+		if k == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// deleteElems deletes the elements of arr that slice matches, all of them
+// when slice is nil.
+func (g *gen) deleteElems(arr *sema.Var, slice []ast.Expr, pos ast.Node) {
+	glob := &g.c.abi.Globals[g.c.global[arr]]
+	g.forEachElem(glob.MapName, pos, nil, func(cb *callback) {
+		keyAddr := func(r asm.Register) { g.emit(asm.LoadMem(r, asm.R10, int16(cb.key), asm.DWord)) }
+		if slice != nil {
+			g.matchKey(glob, slice, keyAddr, cb.cont)
+		}
+		g.emit(asm.LoadMapPtr(asm.R1, 0).WithReference(glob.MapName))
+		keyAddr(asm.R2)
+		g.emit(asm.FnMapDeleteElem.Call())
+	})
+}
+
+// inSlice emits `[k, *] in a`: 1 when some element matches.
+func (g *gen) inSlice(e *ast.InExpr) {
+	arr := g.c.prog.Refs[e.Array]
+	glob := &g.c.abi.Globals[g.c.global[arr]]
+	found := g.pushStack()
+	defer g.popStack()
+	g.emit(storeDW(asm.R10, int16(found), 0))
+	g.forEachElem(glob.MapName, e, []int{found}, func(cb *callback) {
+		keyAddr := func(r asm.Register) { g.emit(asm.LoadMem(r, asm.R10, int16(cb.key), asm.DWord)) }
+		g.matchKey(glob, e.Keys, keyAddr, cb.cont)
+		g.emit(storeDW(asm.R10, int16(found), 1), asm.Ja.Label(cb.brk))
+	})
+	g.emit(asm.LoadMem(asm.R0, asm.R10, int16(found), asm.DWord))
+}

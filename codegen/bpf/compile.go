@@ -183,6 +183,7 @@ func newCompiler(prog *sema.Program, opts Options) *compiler {
 			}
 			g.MapName = "a_" + v.Name
 			g.MaxEntries = opts.Params.MaxMapEntries
+			g.Wrap = v.Wrap
 			if v.Size > 0 {
 				g.MaxEntries = int(v.Size)
 			}
@@ -237,8 +238,12 @@ func (c *compiler) addMaps(spec *ebpf.CollectionSpec, scratchSize int) {
 		if !g.IsArray() || g.Stat != nil {
 			continue
 		}
+		typ := ebpf.Hash
+		if g.Wrap {
+			typ = ebpf.LRUHash
+		}
 		spec.Maps[g.MapName] = &ebpf.MapSpec{
-			Name: g.MapName, Type: ebpf.Hash,
+			Name: g.MapName, Type: typ,
 			KeySize:    uint32(c.opts.Params.TupleSize(g.Keys)),
 			ValueSize:  uint32(c.opts.Params.SizeOf(g.Value)),
 			MaxEntries: uint32(g.MaxEntries),

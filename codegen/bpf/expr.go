@@ -27,6 +27,10 @@ func (g *gen) expr(e ast.Expr) {
 	case *ast.IndexExpr:
 		g.arrayLoad(g.c.prog.Refs[e.Array], g.arrayKey(e.Array, e.Index))
 	case *ast.InExpr:
+		if hasWildcard(e.Keys) {
+			g.inSlice(e)
+			return
+		}
 		arr := g.c.prog.Refs[e.Array]
 		g.lookup(arr, g.arrayKey(e.Array, e.Keys))
 		g.boolFromNonZero()
@@ -61,6 +65,10 @@ func (g *gen) expr(e ast.Expr) {
 		g.ifElse(e.Cond, func() { g.expr(e.X) }, func() { g.expr(e.Y) })
 	case *ast.AggregateExpr:
 		g.statExtract(e)
+	case *ast.HistIndexExpr:
+		g.histIndex(e)
+	case *ast.HistInExpr:
+		g.histIn(e)
 	case *ast.CallExpr:
 		if f := g.c.prog.FuncCalls[e]; f != nil {
 			g.inline(e, f)

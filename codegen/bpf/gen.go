@@ -70,6 +70,10 @@ type gen struct {
 	iters []int
 	// returns are the functions being inlined, innermost last.
 	returns []inlined
+	// cbs are the callbacks being emitted, innermost last; subs the
+	// callbacks emitted, appended after the handler.
+	cbs  []*callback
+	subs []subprog
 }
 
 type loop struct{ brk, cont string }
@@ -120,6 +124,7 @@ func (g *gen) compileProbe() asm.Instructions {
 			"probe needs %d bytes of string and key space, more than the %d a BPF map value can hold", g.maxScratch, maxScratch).
 			WithHint("use fewer string variables or a smaller MAXSTRINGLEN"))
 	}
+	g.appendSubprograms()
 	insns := g.resolveAliases()
 	g.checkJumps(insns)
 	return insns
@@ -171,6 +176,10 @@ func (g *gen) lookupZero(name string, reg asm.Register) {
 // exceed the 16-bit offset of a BPF jump.
 func (g *gen) leave() {
 	g.destroyIters(0)
+	if n := len(g.cbs); n > 0 {
+		g.leaveCallback(g.cbs[n-1])
+		return
+	}
 	g.emit(asm.Mov.Imm(asm.R0, 0), asm.Return())
 }
 

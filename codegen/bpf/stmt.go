@@ -5,7 +5,6 @@ import (
 
 	"etap/diag"
 	"etap/lang/ast"
-	"etap/maps"
 	"etap/sema"
 )
 
@@ -38,6 +37,8 @@ func (g *gen) stmt(s ast.Stmt) {
 		g.emit(asm.Ja.Label(g.loops[len(g.loops)-1].cont))
 	case *ast.ForeachStmt:
 		g.foreach(s)
+	case *ast.HistForeachStmt:
+		g.histForeach(s)
 	case *ast.ReturnStmt:
 		g.returnStmt(s)
 	case *ast.WhileStmt:
@@ -88,84 +89,6 @@ func (g *gen) atomicAdd(target ast.Expr, value func()) bool {
 		return true
 	}
 	return false
-}
-
-// foreach emits a sorted iteration through the user-space helpers:
-//
-//	foreach (k in c- limit 5) body
-//
-// asks the interpreter to collect and sort c's keys, then fetches them one
-// by one into the key variables.
-func (g *gen) foreach(s *ast.ForeachStmt) {
-	arr := g.c.prog.Refs[s.Array]
-	gi := g.c.global[arr]
-	glob := &g.c.abi.Globals[gi]
-	g.c.abi.Foreach = append(g.c.abi.Foreach, maps.ForeachSite{Global: gi, SortColumn: s.SortColumn, SortDesc: s.SortDesc})
-	site := len(g.c.abi.Foreach) - 1
-
-	if s.Limit != nil {
-		g.expr(s.Limit)
-		g.emit(asm.Mov.Reg(asm.R3, asm.R0))
-	} else {
-		g.emit(asm.Mov.Imm(asm.R3, -1))
-	}
-	g.emit(
-		asm.LoadMapPtr(asm.R1, 0).WithReference(glob.MapName),
-		asm.Mov.Imm(asm.R2, int32(site)),
-		asm.BuiltinFunc(maps.HelperForeachStart).Call(),
-	)
-	handle := g.pushStack()
-	defer g.popStack()
-	g.emit(asm.StoreMem(asm.R10, int16(handle), asm.R0, asm.DWord))
-	keyOff := g.allocScratch(g.c.opts.Params.TupleSize(glob.Keys))
-
-	next, end := g.newLabel("foreach"), g.newLabel("foreach_end")
-	g.setLabel(next)
-	g.emit(asm.LoadMem(asm.R1, asm.R10, int16(handle), asm.DWord))
-	g.scratchPtr(asm.R2, keyOff)
-	g.emit(
-		asm.BuiltinFunc(maps.HelperForeachNext).Call(),
-		asm.JEq.Imm(asm.R0, 0, end),
-	)
-	offs := g.c.opts.Params.TupleOffsets(glob.Keys)
-	for i, k := range s.Keys {
-		v := g.c.prog.Refs[k]
-		if v.Type == sema.String {
-			g.scratchPtr(asm.R0, keyOff+offs[i])
-			g.storeVar(v)
-			continue
-		}
-		g.emit(asm.LoadMem(asm.R0, regScratch, int16(keyOff+offs[i]), asm.DWord))
-		g.storeVar(v)
-	}
-	g.loops = append(g.loops, loop{brk: end, cont: next})
-	g.stmt(s.Body)
-	g.loops = g.loops[:len(g.loops)-1]
-	g.emit(asm.Ja.Label(next))
-	g.setLabel(end)
-}
-
-func (g *gen) delete(s *ast.DeleteStmt) {
-	switch x := s.X.(type) {
-	case *ast.IndexExpr:
-		arr := g.c.prog.Refs[x.Array]
-		keyOff := g.arrayKey(x.Array, x.Index)
-		g.emit(asm.LoadMapPtr(asm.R1, 0).WithReference(g.mapName(arr)))
-		g.scratchPtr(asm.R2, keyOff)
-		g.emit(asm.FnMapDeleteElem.Call())
-	case *ast.Ident:
-		v := g.c.prog.Refs[x]
-		if v.Type == sema.Stats {
-			g.statReset(x)
-			return
-		}
-		if v.Type == sema.String {
-			g.zeroString(v)
-			return
-		}
-		g.emit(asm.Mov.Imm(asm.R0, 0))
-		g.storeVar(v)
-	}
 }
 
 // zeroString empties a string variable.

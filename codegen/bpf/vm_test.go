@@ -160,6 +160,9 @@ func newSession(t *testing.T, out *bpf.Output) *session {
 		case ebpf.Hash:
 			m := vm.NewHashMap(int(spec.KeySize), int(spec.ValueSize), int(spec.MaxEntries))
 			userMaps[name], kernelMaps[name] = m, m
+		case ebpf.LRUHash:
+			m := vm.NewLRUHashMap(int(spec.KeySize), int(spec.ValueSize), int(spec.MaxEntries))
+			userMaps[name], kernelMaps[name] = m, m
 		default:
 			require.FailNow(t, "unexpected map type", "map %s is a %v", name, spec.Type)
 		}
