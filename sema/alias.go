@@ -42,8 +42,10 @@ type use struct {
 	// statements were all dropped: its handler gets only the locals it
 	// mentions.
 	viaAlias bool
-	// decl is the handler's declaration for these points: the user's own
-	// or, through an alias, one whose body wraps the user's.
+	// body is the user's handler for these points, and decl the
+	// handler's declaration: one with body or, through an alias, one whose
+	// body wraps body between the alias statements.
+	body *ast.BlockStmt
 	decl *ast.ProbeDecl
 }
 
@@ -158,34 +160,29 @@ func (r *resolver) checkAliasStmts(u *use, stmts []ast.Stmt) {
 	r.scope.points = all
 }
 
-// wrap gives every use of a declaration its handler: the user's, or the
+// wrap gives a use of a declaration its handler: the user's, or the
 // user's body between the alias statements that are still needed. It
 // drops the assignments of alias variables that nothing reads (a
-// syscall.openat probe that never reads argstr does not build it) and
-// gives each aliased probe only the locals its handler mentions.
-func (r *resolver) wrap(d *ast.ProbeDecl, uses []*use) {
-	for r.dropUnread(d, uses) {
+// syscall.openat probe that never reads argstr does not build it).
+func (r *resolver) wrap(d *ast.ProbeDecl, u *use) {
+	for r.dropUnread(u) {
 	}
-	for _, u := range uses {
-		if !u.viaAlias {
-			u.decl = d
-			continue
-		}
-		stmts := append(append(append([]ast.Stmt(nil), u.before...), d.Body), u.after...)
-		u.decl = &ast.ProbeDecl{Base: d.Base, Points: d.Points, Body: &ast.BlockStmt{Base: d.Body.Base, Stmts: stmts}}
+	body := u.body
+	if u.viaAlias {
+		stmts := append(append(append([]ast.Stmt(nil), u.before...), u.body), u.after...)
+		body = &ast.BlockStmt{Base: d.Body.Base, Stmts: stmts}
 	}
+	u.decl = &ast.ProbeDecl{Base: d.Base, Points: d.Points, Body: body}
 }
 
 // dropUnread removes one round of alias assignments to locals nothing
 // reads; dropping one can leave another unread (argstr reads filename),
 // so the caller repeats until nothing changes.
-func (r *resolver) dropUnread(d *ast.ProbeDecl, uses []*use) bool {
+func (r *resolver) dropUnread(u *use) bool {
 	read := map[*Var]bool{}
-	r.markReads(d.Body, read)
-	for _, u := range uses {
-		for _, s := range append(append([]ast.Stmt(nil), u.before...), u.after...) {
-			r.markReads(s, read)
-		}
+	r.markReads(u.body, read)
+	for _, s := range append(append([]ast.Stmt(nil), u.before...), u.after...) {
+		r.markReads(s, read)
 	}
 	changed := false
 	keep := func(stmts []ast.Stmt) []ast.Stmt {
@@ -199,9 +196,7 @@ func (r *resolver) dropUnread(d *ast.ProbeDecl, uses []*use) bool {
 		}
 		return out
 	}
-	for _, u := range uses {
-		u.before, u.after = keep(u.before), keep(u.after)
-	}
+	u.before, u.after = keep(u.before), keep(u.after)
 	return changed
 }
 

@@ -14,6 +14,10 @@ type Options struct {
 	// script uses them, so that an unused part costs nothing and cannot
 	// fail the script.
 	Tapsets []*ast.File
+	// Unoptimized is stap's -u: no constant folding, no dead-code
+	// removal, no elision of unused functions and globals. @defined still
+	// folds: it decides what is checked.
+	Unoptimized bool
 }
 
 // maxInferencePasses bounds the type inference fixed point; each pass can
@@ -23,12 +27,13 @@ const maxInferencePasses = 64
 
 // resolver holds the state of one Check.
 type resolver struct {
-	kernel  Kernel
-	lib     Library
-	diags   *diag.List
-	prog    *Program
-	globals map[string]*Var
-	order   []*Var
+	kernel      Kernel
+	lib         Library
+	unoptimized bool
+	diags       *diag.List
+	prog        *Program
+	globals     map[string]*Var
+	order       []*Var
 
 	// Per probe declaration.
 	scope      *scope
@@ -67,16 +72,18 @@ type resolver struct {
 // come back in the list; the Program is nil when there are errors.
 func Check(files []*ast.File, opts Options) (*Program, *diag.List) {
 	r := &resolver{
-		kernel:   opts.Kernel,
-		lib:      opts.Library,
-		diags:    &diag.List{},
-		globals:  map[string]*Var{},
-		scalarAt: map[*Var]diag.Span{},
+		kernel:      opts.Kernel,
+		lib:         opts.Library,
+		unoptimized: opts.Unoptimized,
+		diags:       &diag.List{},
+		globals:     map[string]*Var{},
+		scalarAt:    map[*Var]diag.Span{},
 		prog: &Program{
 			Types:     map[ast.Expr]Type{},
 			Refs:      map[*ast.Ident]*Var{},
 			Calls:     map[*ast.CallExpr]*Builtin{},
 			FuncCalls: map[*ast.CallExpr]*Function{},
+			Casts:     map[*ast.TargetExpr]*Target{},
 		},
 		funcs:         map[string][]*Function{},
 		probeCalls:    map[*Function]bool{},
@@ -107,33 +114,16 @@ func Check(files []*ast.File, opts Options) (*Program, *diag.List) {
 			}
 		}
 	}
-	declUses := make([][]*use, len(decls))
-	scopes := make([]*scope, len(decls))
-	for i, d := range decls {
-		scopes[i] = &scope{vars: map[string]*Var{}}
-		for _, pp := range d.Points {
-			if pp.Cond != nil {
-				r.add(notBuilt(pp.Cond.Span(), "probe arming conditions (if)"))
-			}
-			for _, u := range r.expand(pp, 0) {
-				declUses[i] = append(declUses[i], u)
-				scopes[i].points = append(scopes[i].points, u.points...)
-			}
-		}
-	}
+	insts := r.instances(decls)
 	if r.diags.HasErrors() {
 		return r.finish(nil)
 	}
 	walk := func() {
-		for i, d := range decls {
-			r.enterProbe(scopes[i])
-			for _, u := range declUses[i] {
-				r.checkAliasStmts(u, u.before)
-			}
-			r.stmt(d.Body)
-			for _, u := range declUses[i] {
-				r.checkAliasStmts(u, u.after)
-			}
+		for _, in := range insts {
+			r.enterProbe(in.scope)
+			r.checkAliasStmts(in.use, in.use.before)
+			r.stmt(in.use.body)
+			r.checkAliasStmts(in.use, in.use.after)
 		}
 		for _, f := range r.funcList {
 			r.enterFunction(f)
@@ -152,27 +142,39 @@ func Check(files []*ast.File, opts Options) (*Program, *diag.List) {
 	walk()
 	r.checkRecursion()
 	r.prog.Functions = r.usedFunctions()
-	for i, d := range decls {
-		r.wrap(d, declUses[i])
-		for _, u := range declUses[i] {
-			for _, p := range u.points {
-				r.prog.Probes = append(r.prog.Probes, &Probe{Decl: u.decl, Point: p, Locals: r.trim(u, scopes[i].list)})
-			}
+	var scopes []*scope
+	// groups are the locals of each declaration's handlers and of each
+	// function, for the warnings.
+	var groups [][]*Var
+	group := map[*ast.ProbeDecl]int{}
+	for _, in := range insts {
+		r.wrap(in.decl, in.use)
+		r.prog.Probes = append(r.prog.Probes, &Probe{Decl: in.use.decl, Point: in.use.points[0], Locals: r.trim(in.use, in.scope.list)})
+		scopes = append(scopes, in.scope)
+		i, ok := group[in.decl]
+		if !ok {
+			i = len(groups)
+			group[in.decl] = i
+			groups = append(groups, nil)
 		}
+		groups[i] = append(groups[i], in.scope.list...)
 	}
 	// A type left unknown is most often the echo of an error already
 	// reported; say it only when it is the whole story.
 	cascade := r.diags.HasErrors()
 	for _, v := range r.order {
-		if v.Read || v.Written {
+		// Unused globals are elided, as in stap; -u keeps those a type
+		// can be given to.
+		if v.Read || v.Written || (r.unoptimized && v.Type != Unknown) {
 			r.prog.Globals = append(r.prog.Globals, v)
 		}
 		if !cascade {
 			r.checkResolved(v)
 		}
 	}
-	for _, f := range r.funcList {
+	for _, f := range r.prog.Functions {
 		scopes = append(scopes, f.scope)
+		groups = append(groups, f.scope.list)
 		for _, p := range f.Params {
 			if !cascade && p.Type == Unknown {
 				r.add(diag.Errorf(diag.Semantic, "S064", p.Decl, "cannot infer the type of parameter '%s'", p.Name).
@@ -180,18 +182,16 @@ func Check(files []*ast.File, opts Options) (*Program, *diag.List) {
 			}
 		}
 	}
-	var locals []*Var
 	for _, sc := range scopes {
 		for _, v := range sc.list {
 			if !cascade {
 				r.checkResolved(v)
 			}
 		}
-		locals = append(locals, sc.list...)
 	}
 	// Warnings after errors would mostly be their echoes.
 	if !r.diags.HasErrors() {
-		r.warnVariables(locals)
+		r.warnVariables(groups)
 	}
 	return r.finish(r.prog)
 }
@@ -199,6 +199,7 @@ func Check(files []*ast.File, opts Options) (*Program, *diag.List) {
 // finish returns p and the diagnostics, sorted; no Program when there are
 // errors.
 func (r *resolver) finish(p *Program) (*Program, *diag.List) {
+	r.dedupe()
 	r.notePrologues()
 	r.diags.Sort()
 	if r.diags.HasErrors() {
@@ -321,4 +322,68 @@ func (r *resolver) expect(e ast.Expr, got, want Type) {
 		return
 	}
 	r.addReport(diag.Errorf(diag.Semantic, "S008", e.Span(), "type mismatch: expected %s, found %s", want, got))
+}
+
+// instance is one probe point with its own copy of the handler: stap
+// elaborates a handler once per point, because points differ in their
+// context variables, and so in the types of the locals that hold them
+// and in the branches @defined keeps.
+type instance struct {
+	decl  *ast.ProbeDecl
+	use   *use
+	scope *scope
+}
+
+// instances resolves the points of every probe declaration and gives each
+// point its handler: the first point of a declaration gets the written
+// nodes, the others copies. Each body is folded for its point.
+func (r *resolver) instances(decls []*ast.ProbeDecl) []*instance {
+	var out []*instance
+	for _, d := range decls {
+		var uses []*use
+		for _, pp := range d.Points {
+			if pp.Cond != nil {
+				r.add(notBuilt(pp.Cond.Span(), "probe arming conditions (if)"))
+			}
+			for _, u := range r.expand(pp, 0) {
+				for _, p := range u.points {
+					uses = append(uses, &use{points: []*Point{p}, before: u.before, after: u.after, viaAlias: u.viaAlias, body: d.Body})
+				}
+			}
+		}
+		// Copy before folding: folding rewrites the nodes for one point.
+		for i, u := range uses {
+			if i > 0 {
+				u.before, u.after = cloneStmts(u.before), cloneStmts(u.after)
+				u.body = cloneStmts([]ast.Stmt{d.Body})[0].(*ast.BlockStmt)
+			}
+		}
+		for _, u := range uses {
+			p := u.points[0]
+			u.before = r.foldBody(p, u.before)
+			u.body.Stmts = r.foldBody(p, u.body.Stmts)
+			u.after = r.foldBody(p, u.after)
+			out = append(out, &instance{decl: d, use: u, scope: &scope{vars: map[string]*Var{}, points: u.points}})
+		}
+	}
+	return out
+}
+
+// dedupe drops repeated diagnostics: a mistake in a handler of several
+// points is found in each point's copy.
+func (r *resolver) dedupe() {
+	type key struct {
+		code, msg string
+		span      diag.Span
+	}
+	seen := map[key]bool{}
+	var items []*diag.Diagnostic
+	for _, d := range r.diags.Items {
+		k := key{d.Code, d.Message, d.Span}
+		if !seen[k] {
+			seen[k] = true
+			items = append(items, d)
+		}
+	}
+	r.diags.Items = items
 }

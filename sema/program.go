@@ -163,6 +163,9 @@ type Program struct {
 	// calls to them.
 	Functions []*Function
 	FuncCalls map[*ast.CallExpr]*Function
+	// Casts says how each @cast(...)->member chain reads kernel memory
+	// from the pointer its @cast gives; Field is unused.
+	Casts map[*ast.TargetExpr]*Target
 }
 
 // Builtin is the signature of a compiler-provided function. The code
@@ -177,6 +180,9 @@ type Builtin struct {
 	// UserOnly marks builtins that only etap's user-space interpreter can
 	// run, such as sorted iteration helpers.
 	UserOnly bool
+	// KernelOnly marks builtins that need a kernel context, such as
+	// task_current: a begin or end probe has no current task.
+	KernelOnly bool
 	// ArgTypes, when set, gives the types the arguments of one call must
 	// have, for builtins whose parameters depend on the call (printf's on its
 	// format). It reports a bad call as a diagnostic.

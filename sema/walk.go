@@ -264,6 +264,12 @@ func (r *resolver) exprType(e ast.Expr, want Type) Type {
 		return r.setType(v, want, e.Span())
 	case *ast.TargetVar:
 		return r.targetVar(e, want)
+	case *ast.TargetExpr:
+		return r.targetExpr(e, want)
+	case *ast.CastExpr:
+		// A bare @cast is the pointer itself.
+		r.expect(e.X, r.expr(e.X, Long), Long)
+		return Long
 	case *ast.IndexExpr:
 		v := r.index(e)
 		if v == nil {
@@ -456,6 +462,10 @@ func (r *resolver) call(e *ast.CallExpr, want Type, asStmt bool) Type {
 	if b.UserOnly && r.kernelSide {
 		r.addReport(diag.Errorf(diag.Semantic, "S041", e.Span(), "%s() cannot run in a kernel probe", e.Name).
 			WithHint("call it in a begin, end or timer probe"))
+	}
+	if b.KernelOnly && !r.kernelSide && r.fn == nil {
+		r.addReport(diag.Errorf(diag.Semantic, "S043", e.Span(), "%s() needs a kernel probe: %s runs in user space", e.Name, r.scope.points[0].Text).
+			WithHint("call it in a kernel.trace or kernel.function probe"))
 	}
 	params := b.Params
 	if b.ArgTypes != nil {

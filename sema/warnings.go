@@ -21,9 +21,12 @@ const (
 
 // warnVariables reports the variables of the program that are written but
 // never read (locals only) or read but never written (globals and locals).
-// locals are the probes' and functions' local variables, parameters
-// excluded.
-func (r *resolver) warnVariables(locals []*Var) {
+// groups are the local variables, parameters excluded, of each handler
+// and function: a handler of several points has a copy of its locals per
+// point, and a local warns only when it does in all of them together, so
+// that `probe a, a.return { print(retval) }` does not warn for the point
+// whose alias sets no retval.
+func (r *resolver) warnVariables(groups [][]*Var) {
 	for _, v := range r.order {
 		if r.quiet(v) {
 			continue
@@ -32,15 +35,27 @@ func (r *resolver) warnVariables(locals []*Var) {
 			r.add(diag.Warnf(diag.Semantic, codeReadNotWritten, v.Decl, "variable '%s' is read but never assigned", v.Name))
 		}
 	}
-	for _, v := range locals {
-		if r.quiet(v) || r.foreachKeys[v] {
-			continue
+	for _, locals := range groups {
+		var order []string
+		read, written, quiet := map[string]bool{}, map[string]bool{}, map[string]bool{}
+		at := map[string]diag.Span{}
+		for _, v := range locals {
+			if _, seen := at[v.Name]; !seen {
+				order = append(order, v.Name)
+				at[v.Name] = v.Decl
+			}
+			read[v.Name] = read[v.Name] || v.Read
+			written[v.Name] = written[v.Name] || v.Written
+			quiet[v.Name] = quiet[v.Name] || r.quiet(v) || r.foreachKeys[v]
 		}
-		switch {
-		case v.Written && !v.Read:
-			r.add(diag.Warnf(diag.Semantic, codeWrittenNotRead, v.Decl, "variable '%s' is written but never read", v.Name))
-		case v.Read && !v.Written:
-			r.add(diag.Warnf(diag.Semantic, codeReadNotWritten, v.Decl, "variable '%s' is read but never assigned", v.Name))
+		for _, name := range order {
+			switch {
+			case quiet[name]:
+			case written[name] && !read[name]:
+				r.add(diag.Warnf(diag.Semantic, codeWrittenNotRead, at[name], "variable '%s' is written but never read", name))
+			case read[name] && !written[name]:
+				r.add(diag.Warnf(diag.Semantic, codeReadNotWritten, at[name], "variable '%s' is read but never assigned", name))
+			}
 		}
 	}
 }

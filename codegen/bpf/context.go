@@ -67,6 +67,18 @@ func (g *gen) field(e *ast.TargetVar) {
 	f := t.Field
 	g.emit(asm.LoadMem(asm.R0, regCtx, int16(f.Offset), sizes[f.Size]))
 	g.signExtend(f.Size, f.Signed)
+	g.follow(t)
+}
+
+// cast emits @cast(p, "type")->member...: the pointer p, then the reads
+// of the member chain, as for a context variable.
+func (g *gen) cast(e *ast.TargetExpr) {
+	g.expr(e.X.(*ast.CastExpr).X)
+	g.follow(g.c.prog.Casts[e])
+}
+
+// follow replaces the base value in R0 by what t reads from it.
+func (g *gen) follow(t *sema.Target) {
 	for _, rd := range t.Reads {
 		g.readKernel(rd)
 	}
