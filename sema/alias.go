@@ -87,6 +87,30 @@ func (r *resolver) matchAliases(pp *ast.ProbePoint) []*alias {
 	return out
 }
 
+// matchPrefix finds the aliases that name the longest leading part of pp,
+// for suffix propagation: when no alias is called syscall.read.return but
+// one is called syscall.read, the rest (.return) goes on the alias's own
+// points, and the alias's statements stay:
+//
+//	probe vfs.read = kernel.function("vfs_read") { fn = "vfs_read" }
+//	probe vfs.read.return { }   // kernel.function("vfs_read").return
+func (r *resolver) matchPrefix(pp *ast.ProbePoint) ([]*alias, []*ast.Component) {
+	for n := len(pp.Components) - 1; n > 0; n-- {
+		head := &ast.ProbePoint{Base: pp.Base, Components: pp.Components[:n]}
+		if matched := r.matchAliases(head); len(matched) > 0 {
+			return matched, pp.Components[n:]
+		}
+	}
+	return nil, nil
+}
+
+// withSuffix is the point inner with the components suffix after its own.
+func withSuffix(inner *ast.ProbePoint, suffix []*ast.Component) *ast.ProbePoint {
+	out := *inner
+	out.Components = append(append([]*ast.Component(nil), inner.Components...), suffix...)
+	return &out
+}
+
 // aliasFamily reports whether aliases define the first component of pp
 // (syscall), so that pp names a missing alias rather than an unknown
 // family; near is the closest alias name.
@@ -107,6 +131,10 @@ func (r *resolver) aliasFamily(pp *ast.ProbePoint) (near string, ok bool) {
 // any, to its uses.
 func (r *resolver) expand(pp *ast.ProbePoint, depth int) []*use {
 	matched := r.matchAliases(pp)
+	var suffix []*ast.Component
+	if len(matched) == 0 {
+		matched, suffix = r.matchPrefix(pp)
+	}
 	if len(matched) == 0 {
 		if near, ok := r.aliasFamily(pp); ok {
 			if !pp.Optional && !pp.Sufficient {
@@ -129,6 +157,9 @@ func (r *resolver) expand(pp *ast.ProbePoint, depth int) []*use {
 	for _, a := range matched {
 		r.aliasSites = append(r.aliasSites, aliasSite{alias: a, at: pp.Span()})
 		for _, inner := range a.decl.Points {
+			if suffix != nil {
+				inner = withSuffix(inner, suffix)
+			}
 			for _, u := range r.expand(inner, depth+1) {
 				// The inner alias's prologue runs first and its epilogue
 				// last: this alias wraps the handler more closely.

@@ -55,7 +55,7 @@ type resolver struct {
 	// tapsetFuncs and tapsetGlobals are the tapsets' declarations not
 	// pulled into the program yet.
 	tapsetFuncs   map[string][]*ast.FunctionDecl
-	tapsetGlobals map[string]*ast.GlobalVar
+	tapsetGlobals map[string]tapsetGlobal
 
 	// report is false during the inference passes and true in the last
 	// pass, which reports what is still wrong.
@@ -88,7 +88,7 @@ func Check(files []*ast.File, opts Options) (*Program, *diag.List) {
 		funcs:         map[string][]*Function{},
 		probeCalls:    map[*Function]bool{},
 		tapsetFuncs:   map[string][]*ast.FunctionDecl{},
-		tapsetGlobals: map[string]*ast.GlobalVar{},
+		tapsetGlobals: map[string]tapsetGlobal{},
 		tapsetFiles:   tapsetNames(opts.Tapsets),
 		foreachKeys:   map[*Var]bool{},
 	}
@@ -193,6 +193,7 @@ func Check(files []*ast.File, opts Options) (*Program, *diag.List) {
 	if !r.diags.HasErrors() {
 		r.warnVariables(groups)
 	}
+	renamePrivate(r.prog.Globals)
 	return r.finish(r.prog)
 }
 
@@ -229,12 +230,18 @@ func embeddedC(span diag.Span) *diag.Diagnostic {
 
 func (r *resolver) declareGlobals(d *ast.GlobalDecl) {
 	for _, g := range d.Vars {
-		if prev, ok := r.globals[g.Name]; ok {
+		file := g.Span().Start.File
+		key := scoped(file, g.Name, d.Private)
+		prev, ok := r.globals[key]
+		if other, found := r.globals[scoped(file, g.Name, !d.Private)]; !ok && found && other.Decl.Start.File == file {
+			prev, ok = other, true
+		}
+		if ok {
 			r.add(diag.Errorf(diag.Semantic, "S003", g.Span(), "global '%s' is declared twice", g.Name).
 				WithNote(prev.Decl, "first declared here"))
 			continue
 		}
-		v := &Var{Name: g.Name, Global: true, Decl: g.Span(), IsArray: g.IsArray, Size: g.Size, Wrap: g.Wrap, Init: g.Init}
+		v := &Var{Name: g.Name, Global: true, Decl: g.Span(), IsArray: g.IsArray, Size: g.Size, Wrap: g.Wrap, Init: g.Init, private: d.Private}
 		if g.Wrap {
 			r.add(notBuilt(g.Span(), "wrapping arrays (%)"))
 		}
@@ -247,7 +254,7 @@ func (r *resolver) declareGlobals(d *ast.GlobalDecl) {
 		if g.Init != nil {
 			r.scalarAt[v] = g.Init.Span()
 		}
-		r.globals[g.Name] = v
+		r.globals[key] = v
 		r.order = append(r.order, v)
 	}
 }

@@ -26,7 +26,8 @@ type Function struct {
 // declareFunction records a function; overloads differ in their number of
 // parameters, as in stap.
 func (r *resolver) declareFunction(d *ast.FunctionDecl) {
-	for _, other := range r.funcs[d.Name] {
+	key := scoped(d.Span().Start.File, d.Name, d.Private)
+	for _, other := range r.funcs[key] {
 		if len(other.Params) == len(d.Params) {
 			r.add(diag.Errorf(diag.Semantic, "S060", d.Span(), "function '%s' with %d parameters is declared twice", d.Name, len(d.Params)).
 				WithNote(other.Decl.Span(), "first declared here"))
@@ -50,7 +51,7 @@ func (r *resolver) declareFunction(d *ast.FunctionDecl) {
 	if f.Result == Unknown && !valued {
 		f.Result = Void
 	}
-	r.funcs[d.Name] = append(r.funcs[d.Name], f)
+	r.funcs[key] = append(r.funcs[key], f)
 	r.funcList = append(r.funcList, f)
 }
 

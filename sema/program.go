@@ -76,6 +76,9 @@ type Var struct {
 	// Stat says what a statistic keeps besides its count, sum, min and
 	// max; nil for other types.
 	Stat *StatUse
+
+	// private globals belong to the file that declares them.
+	private bool
 }
 
 // Point is a probe point resolved to one thing to attach to.

@@ -3,6 +3,7 @@ package sema
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"etap/diag"
 	"etap/lang/ast"
@@ -140,8 +141,7 @@ func (r *resolver) delete(s *ast.DeleteStmt) {
 // lookup binds an identifier to a global, or to a local of the current
 // probe, which it creates on first use.
 func (r *resolver) lookup(id *ast.Ident) *Var {
-	r.pullGlobal(id.Name)
-	v, ok := r.globals[id.Name]
+	v, ok := r.global(id.Span().Start.File, id.Name)
 	if !ok {
 		v = r.local(id)
 	}
@@ -153,7 +153,7 @@ func (r *resolver) local(id *ast.Ident) *Var {
 	if v, ok := r.scope.vars[id.Name]; ok {
 		return v
 	}
-	if g, ok := r.globals[id.Name]; ok {
+	if g, ok := r.global(id.Span().Start.File, id.Name); ok {
 		return g
 	}
 	v := &Var{Name: id.Name, Decl: id.Span()}
@@ -390,14 +390,14 @@ func (r *resolver) assign(e *ast.AssignExpr) Type {
 func (r *resolver) lvalueType(e ast.Expr) Type {
 	switch x := e.(type) {
 	case *ast.Ident:
-		if v, ok := r.globals[x.Name]; ok {
+		if v, ok := r.global(x.Span().Start.File, x.Name); ok {
 			return v.Type
 		}
 		if v, ok := r.scope.vars[x.Name]; ok {
 			return v.Type
 		}
 	case *ast.IndexExpr:
-		if v, ok := r.globals[x.Array.Name]; ok {
+		if v, ok := r.global(x.Span().Start.File, x.Array.Name); ok {
 			return v.Type
 		}
 	}
@@ -437,8 +437,7 @@ func (r *resolver) lvalue(e ast.Expr, t Type) Type {
 
 // call checks a call of a builtin. asStmt allows calls that give no value.
 func (r *resolver) call(e *ast.CallExpr, want Type, asStmt bool) Type {
-	r.pullFunction(e.Name)
-	if overloads, ok := r.funcs[e.Name]; ok {
+	if overloads, ok := r.functions(e.Span().Start.File, e.Name); ok {
 		return r.callFunction(e, overloads, asStmt)
 	}
 	b, ok := r.lib.Lookup(e.Name)
@@ -446,7 +445,9 @@ func (r *resolver) call(e *ast.CallExpr, want Type, asStmt bool) Type {
 		d := diag.Errorf(diag.Semantic, "S040", e.Span(), "unknown function '%s'", e.Name)
 		names := r.lib.Names()
 		for name := range r.funcs {
-			names = append(names, name)
+			if !strings.Contains(name, "\x00") {
+				names = append(names, name)
+			}
 		}
 		sort.Strings(names)
 		if near := diag.Closest(e.Name, names); near != "" {

@@ -244,14 +244,17 @@ func (p *pipeline) parseTapsets() ([]*ast.File, error) {
 	}
 	var files []*ast.File
 	for _, src := range sources {
-		names, err := fs.Glob(src.fsys, "*.stp")
-		if err != nil {
-			return nil, fmt.Errorf("tapsets in %s: %w", src.dir, err)
-		}
-		if names == nil {
-			if _, err := fs.Stat(src.fsys, "."); err != nil {
-				return nil, fmt.Errorf("-I %s: %w", src.dir, err)
+		// stap looks in some subdirectories of a tapset directory, named
+		// after the architecture and kernel version; etap reads them all.
+		var names []string
+		err := fs.WalkDir(src.fsys, ".", func(name string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && strings.HasSuffix(name, ".stp") {
+				names = append(names, name)
 			}
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("-I %s: %w", src.dir, err)
 		}
 		for _, name := range names {
 			text, err := fs.ReadFile(src.fsys, name)

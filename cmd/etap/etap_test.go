@@ -407,6 +407,13 @@ function broken() { x = 1; x = "s" }
 	assert.Equal(t, 0, r.code, r.stderr)
 	assert.Equal(t, "hi 42\n", r.stdout)
 
+	sub := filepath.Join(dir, "x86_64", "6.18")
+	require.NoError(t, os.MkdirAll(sub, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(sub, "deep.stp"), []byte(`function deep() { return "deep" }`), 0o644))
+	r = etap(t, "-I", dir, "-e", `probe begin { println(deep()); exit() }`)
+	assert.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, "deep\n", r.stdout, "-I reads the subdirectories too")
+
 	r = etap(t, "-I", filepath.Join(dir, "missing"), "-e", `probe begin { exit() }`)
 	assert.NotEqual(t, 0, r.code)
 	assert.Contains(t, r.stderr, "missing")
@@ -449,4 +456,18 @@ func TestUnoptimized(t *testing.T) {
 	r = etap(t, "-u", "-e", `probe begin { println(7 / 0) }`)
 	assert.Equal(t, 1, r.code)
 	assert.Contains(t, r.stderr, "ERROR: division by 0")
+}
+
+// TestPrivateTapsetGlobal runs a tapset whose private global array has the
+// name of one of the script's: two maps, two types.
+func TestPrivateTapsetGlobal(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "lib.stp"), []byte(`
+private global seen
+function lib_note(k) { seen[k]++; return seen[k] }
+`), 0o644))
+	r := etap(t, "-I", dir, "-e", `global seen
+probe begin { seen["a"] = "script"; lib_note(1); printf("%d %s\n", lib_note(1), seen["a"]); exit() }`)
+	assert.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, "2 script\n", r.stdout)
 }
