@@ -1,6 +1,8 @@
 package sema
 
 import (
+	"fmt"
+
 	"etap/diag"
 	"etap/lang/ast"
 )
@@ -169,7 +171,7 @@ func Check(files []*ast.File, opts Options) (*Program, *diag.List) {
 			r.prog.Globals = append(r.prog.Globals, v)
 		}
 		if !cascade {
-			r.checkResolved(v)
+			r.checkResolved(v, nil)
 		}
 	}
 	for _, f := range r.prog.Functions {
@@ -185,7 +187,7 @@ func Check(files []*ast.File, opts Options) (*Program, *diag.List) {
 	for _, sc := range scopes {
 		for _, v := range sc.list {
 			if !cascade {
-				r.checkResolved(v)
+				r.checkResolved(v, sc.list)
 			}
 		}
 	}
@@ -277,7 +279,10 @@ func (r *resolver) enterProbe(sc *scope) {
 	r.loopDepth = 0
 }
 
-func (r *resolver) checkResolved(v *Var) {
+// checkResolved reports a used variable whose type is still unknown;
+// locals are the other variables of its scope, for "did you mean" when it
+// was never assigned.
+func (r *resolver) checkResolved(v *Var, locals []*Var) {
 	if !v.Read && !v.Written {
 		return
 	}
@@ -290,8 +295,18 @@ func (r *resolver) checkResolved(v *Var) {
 		if v.IsArray {
 			example += "[...]"
 		}
-		r.add(diag.Errorf(diag.Semantic, "S004", v.Decl, "cannot infer the type of %s '%s'", what, v.Name).
-			WithHint("assign it a number or a string somewhere, e.g. %s = 0", example))
+		d := diag.Errorf(diag.Semantic, "S004", v.Decl, "cannot infer the type of %s '%s'", what, v.Name).
+			WithHint("assign it a number or a string somewhere, e.g. %s = 0", example)
+		if !v.Written {
+			written := map[string]bool{}
+			for _, l := range locals {
+				written[l.Name] = l.Written
+			}
+			if near := r.nearVariable(v.Name, written); near != "" {
+				d.Hint = fmt.Sprintf("did you mean '%s'?", near)
+			}
+		}
+		r.add(d)
 		return
 	}
 	for i, k := range v.Keys {
@@ -352,10 +367,16 @@ func (r *resolver) instances(decls []*ast.ProbeDecl) []*instance {
 			if pp.Cond != nil {
 				r.add(notBuilt(pp.Cond.Span(), "probe arming conditions (if)"))
 			}
+			n := len(uses)
 			for _, u := range r.expand(pp, 0) {
 				for _, p := range u.points {
 					uses = append(uses, &use{points: []*Point{p}, before: u.before, after: u.after, viaAlias: u.viaAlias, body: d.Body})
 				}
+			}
+			// `a!, b`: a point marked ! that resolves is sufficient, the
+			// points after it are not tried.
+			if pp.Sufficient && len(uses) > n {
+				break
 			}
 		}
 		// Copy before folding: folding rewrites the nodes for one point.

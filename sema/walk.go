@@ -315,8 +315,33 @@ func (r *resolver) exprType(e ast.Expr, want Type) Type {
 		return r.call(e, want, false)
 	case *ast.AggregateExpr:
 		return r.aggregate(e)
+	case *ast.AtExpr:
+		return r.atExpr(e)
+	case *ast.EmbeddedExpr:
+		r.addReport(embeddedC(e.Span()))
+		return Unknown
+	case *ast.AtVarExpr:
+		r.addReport(notBuilt(e.Span(), "@var expressions").
+			WithHint("etap reads kernel memory through context variables and @cast"))
+		return Unknown
 	}
 	r.addReport(notBuilt(e.Span(), "these expressions"))
+	return Unknown
+}
+
+// atExpr checks the @operators that remain after folding: @defined is
+// gone by then, the others etap does not have.
+func (r *resolver) atExpr(e *ast.AtExpr) Type {
+	if e.Op == "probewrite" {
+		r.addReport(diag.Errorf(diag.Semantic, "S028", e.Span(), "@probewrite writes the probed program's memory, which etap does not do").
+			WithHint("etap runs without guru mode: it reads context variables but never writes them"))
+		return Unknown
+	}
+	d := notBuilt(e.Span(), "@"+e.Op+" expressions")
+	if e.Op == "entry" {
+		d.WithHint("save the value in a global array indexed by tid() in a probe on the function's entry")
+	}
+	r.addReport(d)
 	return Unknown
 }
 
@@ -425,7 +450,7 @@ func (r *resolver) lvalue(e ast.Expr, t Type) Type {
 		return t
 	case *ast.TargetVar:
 		r.addReport(diag.Errorf(diag.Semantic, "S028", x.Span(), "cannot assign to context variable $%s", x.Name).
-			WithHint("context variables are read-only in etap"))
+			WithHint("context variables are read-only in etap: writing them needs stap's guru mode (-g) or @probewrite, which etap does not have"))
 		return t
 	case *ast.ParenExpr:
 		return r.lvalue(x.X, t)

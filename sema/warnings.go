@@ -1,6 +1,8 @@
 package sema
 
 import (
+	"sort"
+
 	"etap/diag"
 	"etap/lang/ast"
 )
@@ -54,10 +56,32 @@ func (r *resolver) warnVariables(groups [][]*Var) {
 			case written[name] && !read[name]:
 				r.add(diag.Warnf(diag.Semantic, codeWrittenNotRead, at[name], "variable '%s' is written but never read", name))
 			case read[name] && !written[name]:
-				r.add(diag.Warnf(diag.Semantic, codeReadNotWritten, at[name], "variable '%s' is read but never assigned", name))
+				d := diag.Warnf(diag.Semantic, codeReadNotWritten, at[name], "variable '%s' is read but never assigned", name)
+				if near := r.nearVariable(name, written); near != "" {
+					d.WithHint("did you mean '%s'?", near)
+				}
+				r.add(d)
 			}
 		}
 	}
+}
+
+// nearVariable is the assigned local or global whose name is closest to
+// name, for a misspelt variable: `count = 1; print(cuont)`.
+func (r *resolver) nearVariable(name string, written map[string]bool) string {
+	var names []string
+	for n, w := range written {
+		if w {
+			names = append(names, n)
+		}
+	}
+	for _, v := range r.order {
+		if v.Written || v.Init != nil {
+			names = append(names, v.Name)
+		}
+	}
+	sort.Strings(names)
+	return diag.Closest(name, names)
 }
 
 // quiet reports whether v belongs to a tapset or first appears in an alias
