@@ -136,8 +136,14 @@ type Field struct {
 	// BTF is the field's type, for member accesses ($file->f_path); nil
 	// for tracepoint fields.
 	BTF btf.Type
+	// Address says that the field is a character array in the record,
+	// such as sched_switch's `char prev_comm[16]`: a string read from the
+	// field's own address. DataLoc says that it is a `__data_loc char[]`:
+	// a 32-bit word whose low half is the offset of a string in the
+	// record, such as sched_process_exec's filename.
+	Address, DataLoc bool
 	// Unsupported, when set, says what kind of field etap cannot read
-	// yet, such as "array and string fields".
+	// yet, such as "array fields".
 	Unsupported string
 }
 

@@ -471,3 +471,19 @@ probe begin { seen["a"] = "script"; lib_note(1); printf("%d %s\n", lib_note(1), 
 	assert.Equal(t, 0, r.code, r.stderr)
 	assert.Equal(t, "2 script\n", r.stdout)
 }
+
+// TestTracepointStringFields reads a __data_loc string and a char array
+// from tracepoint records on the real kernel.
+func TestTracepointStringFields(t *testing.T) {
+	r := etap(t, "-e", `probe kernel.trace("sched:sched_process_exec") {
+	if (execname() == "getpid") { printf("%s %d\n", $filename, $pid == pid()); exit() }
+}`, "-c", "sh -c '"+getpidBin+" 1; true'")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, getpidBin+" 1\n", r.stdout)
+
+	r = etap(t, "-e", `probe kernel.trace("sched:sched_switch") {
+	if ($prev_pid == target()) { printf("%s %d\n", $prev_comm, $prev_comm == execname()); exit() }
+}`, "-c", getpidBin+" 1000")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, "getpid 1\n", r.stdout)
+}
