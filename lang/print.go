@@ -21,6 +21,15 @@ func Print(w io.Writer, f *ast.File) {
 	_, _ = io.WriteString(w, pr.String()) // like fmt.Fprint, Print leaves write errors to w
 }
 
+// PrintBlock writes a block as Print does, for the -p2 listing of the
+// bodies sema resolved and folded.
+func PrintBlock(w io.Writer, b *ast.BlockStmt) {
+	var pr printer
+	pr.block(b)
+	pr.WriteByte('\n')
+	_, _ = io.WriteString(w, pr.String())
+}
+
 // printer accumulates the text; indent is the depth of the current block.
 type printer struct {
 	strings.Builder

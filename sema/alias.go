@@ -42,8 +42,10 @@ type use struct {
 	// statements were all dropped: its handler gets only the locals it
 	// mentions.
 	viaAlias bool
-	// decl is the handler's declaration for these points: the user's own
-	// or, through an alias, one whose body wraps the user's.
+	// body is the user's handler for these points, and decl the
+	// handler's declaration: one with body or, through an alias, one whose
+	// body wraps body between the alias statements.
+	body *ast.BlockStmt
 	decl *ast.ProbeDecl
 }
 
@@ -85,6 +87,30 @@ func (r *resolver) matchAliases(pp *ast.ProbePoint) []*alias {
 	return out
 }
 
+// matchPrefix finds the aliases that name the longest leading part of pp,
+// for suffix propagation: when no alias is called syscall.read.return but
+// one is called syscall.read, the rest (.return) goes on the alias's own
+// points, and the alias's statements stay:
+//
+//	probe vfs.read = kernel.function("vfs_read") { fn = "vfs_read" }
+//	probe vfs.read.return { }   // kernel.function("vfs_read").return
+func (r *resolver) matchPrefix(pp *ast.ProbePoint) ([]*alias, []*ast.Component) {
+	for n := len(pp.Components) - 1; n > 0; n-- {
+		head := &ast.ProbePoint{Base: pp.Base, Components: pp.Components[:n]}
+		if matched := r.matchAliases(head); len(matched) > 0 {
+			return matched, pp.Components[n:]
+		}
+	}
+	return nil, nil
+}
+
+// withSuffix is the point inner with the components suffix after its own.
+func withSuffix(inner *ast.ProbePoint, suffix []*ast.Component) *ast.ProbePoint {
+	out := *inner
+	out.Components = append(append([]*ast.Component(nil), inner.Components...), suffix...)
+	return &out
+}
+
 // aliasFamily reports whether aliases define the first component of pp
 // (syscall), so that pp names a missing alias rather than an unknown
 // family; near is the closest alias name.
@@ -105,6 +131,10 @@ func (r *resolver) aliasFamily(pp *ast.ProbePoint) (near string, ok bool) {
 // any, to its uses.
 func (r *resolver) expand(pp *ast.ProbePoint, depth int) []*use {
 	matched := r.matchAliases(pp)
+	var suffix []*ast.Component
+	if len(matched) == 0 {
+		matched, suffix = r.matchPrefix(pp)
+	}
 	if len(matched) == 0 {
 		if near, ok := r.aliasFamily(pp); ok {
 			if !pp.Optional && !pp.Sufficient {
@@ -127,6 +157,9 @@ func (r *resolver) expand(pp *ast.ProbePoint, depth int) []*use {
 	for _, a := range matched {
 		r.aliasSites = append(r.aliasSites, aliasSite{alias: a, at: pp.Span()})
 		for _, inner := range a.decl.Points {
+			if suffix != nil {
+				inner = withSuffix(inner, suffix)
+			}
 			for _, u := range r.expand(inner, depth+1) {
 				// The inner alias's prologue runs first and its epilogue
 				// last: this alias wraps the handler more closely.
@@ -159,34 +192,29 @@ func (r *resolver) checkAliasStmts(u *use, stmts []ast.Stmt) {
 	r.scope.points = all
 }
 
-// wrap gives every use of a declaration its handler: the user's, or the
+// wrap gives a use of a declaration its handler: the user's, or the
 // user's body between the alias statements that are still needed. It
 // drops the assignments of alias variables that nothing reads (a
-// syscall.openat probe that never reads argstr does not build it) and
-// gives each aliased probe only the locals its handler mentions.
-func (r *resolver) wrap(d *ast.ProbeDecl, uses []*use) {
-	for r.dropUnread(d, uses) {
+// syscall.openat probe that never reads argstr does not build it).
+func (r *resolver) wrap(d *ast.ProbeDecl, u *use) {
+	for r.dropUnread(u) {
 	}
-	for _, u := range uses {
-		if !u.viaAlias {
-			u.decl = d
-			continue
-		}
-		stmts := append(append(append([]ast.Stmt(nil), u.before...), d.Body), u.after...)
-		u.decl = &ast.ProbeDecl{Base: d.Base, Points: d.Points, Body: &ast.BlockStmt{Base: d.Body.Base, Stmts: stmts}}
+	body := u.body
+	if u.viaAlias {
+		stmts := append(append(append([]ast.Stmt(nil), u.before...), u.body), u.after...)
+		body = &ast.BlockStmt{Base: d.Body.Base, Stmts: stmts}
 	}
+	u.decl = &ast.ProbeDecl{Base: d.Base, Points: d.Points, Body: body}
 }
 
 // dropUnread removes one round of alias assignments to locals nothing
 // reads; dropping one can leave another unread (argstr reads filename),
 // so the caller repeats until nothing changes.
-func (r *resolver) dropUnread(d *ast.ProbeDecl, uses []*use) bool {
+func (r *resolver) dropUnread(u *use) bool {
 	read := map[*Var]bool{}
-	r.markReads(d.Body, read)
-	for _, u := range uses {
-		for _, s := range append(append([]ast.Stmt(nil), u.before...), u.after...) {
-			r.markReads(s, read)
-		}
+	r.markReads(u.body, read)
+	for _, s := range append(append([]ast.Stmt(nil), u.before...), u.after...) {
+		r.markReads(s, read)
 	}
 	changed := false
 	keep := func(stmts []ast.Stmt) []ast.Stmt {
@@ -200,9 +228,7 @@ func (r *resolver) dropUnread(d *ast.ProbeDecl, uses []*use) bool {
 		}
 		return out
 	}
-	for _, u := range uses {
-		u.before, u.after = keep(u.before), keep(u.after)
-	}
+	u.before, u.after = keep(u.before), keep(u.after)
 	return changed
 }
 

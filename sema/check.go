@@ -1,6 +1,8 @@
 package sema
 
 import (
+	"fmt"
+
 	"etap/diag"
 	"etap/lang/ast"
 )
@@ -14,6 +16,10 @@ type Options struct {
 	// script uses them, so that an unused part costs nothing and cannot
 	// fail the script.
 	Tapsets []*ast.File
+	// Unoptimized is stap's -u: no constant folding, no dead-code
+	// removal, no elision of unused functions and globals. @defined still
+	// folds: it decides what is checked.
+	Unoptimized bool
 }
 
 // maxInferencePasses bounds the type inference fixed point; each pass can
@@ -23,12 +29,13 @@ const maxInferencePasses = 64
 
 // resolver holds the state of one Check.
 type resolver struct {
-	kernel  Kernel
-	lib     Library
-	diags   *diag.List
-	prog    *Program
-	globals map[string]*Var
-	order   []*Var
+	kernel      Kernel
+	lib         Library
+	unoptimized bool
+	diags       *diag.List
+	prog        *Program
+	globals     map[string]*Var
+	order       []*Var
 
 	// Per probe declaration.
 	scope      *scope
@@ -53,7 +60,7 @@ type resolver struct {
 	// tapsetFuncs and tapsetGlobals are the tapsets' declarations not
 	// pulled into the program yet.
 	tapsetFuncs   map[string][]*ast.FunctionDecl
-	tapsetGlobals map[string]*ast.GlobalVar
+	tapsetGlobals map[string]tapsetGlobal
 
 	// report is false during the inference passes and true in the last
 	// pass, which reports what is still wrong.
@@ -70,21 +77,23 @@ type resolver struct {
 // come back in the list; the Program is nil when there are errors.
 func Check(files []*ast.File, opts Options) (*Program, *diag.List) {
 	r := &resolver{
-		kernel:   opts.Kernel,
-		lib:      opts.Library,
-		diags:    &diag.List{},
-		globals:  map[string]*Var{},
-		scalarAt: map[*Var]diag.Span{},
+		kernel:      opts.Kernel,
+		lib:         opts.Library,
+		unoptimized: opts.Unoptimized,
+		diags:       &diag.List{},
+		globals:     map[string]*Var{},
+		scalarAt:    map[*Var]diag.Span{},
 		prog: &Program{
 			Types:     map[ast.Expr]Type{},
 			Refs:      map[*ast.Ident]*Var{},
 			Calls:     map[*ast.CallExpr]*Builtin{},
 			FuncCalls: map[*ast.CallExpr]*Function{},
+			Casts:     map[*ast.TargetExpr]*Target{},
 		},
 		funcs:         map[string][]*Function{},
 		probeCalls:    map[*Function]bool{},
 		tapsetFuncs:   map[string][]*ast.FunctionDecl{},
-		tapsetGlobals: map[string]*ast.GlobalVar{},
+		tapsetGlobals: map[string]tapsetGlobal{},
 		tapsetFiles:   tapsetNames(opts.Tapsets),
 		foreachKeys:   map[*Var]bool{},
 	}
@@ -110,31 +119,16 @@ func Check(files []*ast.File, opts Options) (*Program, *diag.List) {
 			}
 		}
 	}
-	declUses := make([][]*use, len(decls))
-	scopes := make([]*scope, len(decls))
-	for i, d := range decls {
-		scopes[i] = &scope{vars: map[string]*Var{}}
-		for _, pp := range d.Points {
-			for _, u := range r.expand(pp, 0) {
-				r.guard(u, pp.Cond)
-				declUses[i] = append(declUses[i], u)
-				scopes[i].points = append(scopes[i].points, u.points...)
-			}
-		}
-	}
+	insts := r.instances(decls)
 	if r.diags.HasErrors() {
 		return r.finish(nil)
 	}
 	walk := func() {
-		for i, d := range decls {
-			r.enterProbe(scopes[i])
-			for _, u := range declUses[i] {
-				r.checkAliasStmts(u, u.before)
-			}
-			r.stmt(d.Body)
-			for _, u := range declUses[i] {
-				r.checkAliasStmts(u, u.after)
-			}
+		for _, in := range insts {
+			r.enterProbe(in.scope)
+			r.checkAliasStmts(in.use, in.use.before)
+			r.stmt(in.use.body)
+			r.checkAliasStmts(in.use, in.use.after)
 		}
 		for _, f := range r.funcList {
 			r.enterFunction(f)
@@ -154,27 +148,39 @@ func Check(files []*ast.File, opts Options) (*Program, *diag.List) {
 	r.checkRecursion()
 	r.checkConditions()
 	r.prog.Functions = r.usedFunctions()
-	for i, d := range decls {
-		r.wrap(d, declUses[i])
-		for _, u := range declUses[i] {
-			for _, p := range u.points {
-				r.prog.Probes = append(r.prog.Probes, &Probe{Decl: u.decl, Point: p, Locals: r.trim(u, scopes[i].list)})
-			}
+	var scopes []*scope
+	// groups are the locals of each declaration's handlers and of each
+	// function, for the warnings.
+	var groups [][]*Var
+	group := map[*ast.ProbeDecl]int{}
+	for _, in := range insts {
+		r.wrap(in.decl, in.use)
+		r.prog.Probes = append(r.prog.Probes, &Probe{Decl: in.use.decl, Point: in.use.points[0], Locals: r.trim(in.use, in.scope.list)})
+		scopes = append(scopes, in.scope)
+		i, ok := group[in.decl]
+		if !ok {
+			i = len(groups)
+			group[in.decl] = i
+			groups = append(groups, nil)
 		}
+		groups[i] = append(groups[i], in.scope.list...)
 	}
 	// A type left unknown is most often the echo of an error already
 	// reported; say it only when it is the whole story.
 	cascade := r.diags.HasErrors()
 	for _, v := range r.order {
-		if v.Read || v.Written {
+		// Unused globals are elided, as in stap; -u keeps those a type
+		// can be given to.
+		if v.Read || v.Written || (r.unoptimized && v.Type != Unknown) {
 			r.prog.Globals = append(r.prog.Globals, v)
 		}
 		if !cascade {
-			r.checkResolved(v)
+			r.checkResolved(v, nil)
 		}
 	}
-	for _, f := range r.funcList {
+	for _, f := range r.prog.Functions {
 		scopes = append(scopes, f.scope)
+		groups = append(groups, f.scope.list)
 		for _, p := range f.Params {
 			if !cascade && p.Type == Unknown {
 				r.add(diag.Errorf(diag.Semantic, "S064", p.Decl, "cannot infer the type of parameter '%s'", p.Name).
@@ -182,28 +188,28 @@ func Check(files []*ast.File, opts Options) (*Program, *diag.List) {
 			}
 		}
 	}
-	var locals []*Var
 	for _, sc := range scopes {
 		for _, v := range sc.list {
 			if !cascade {
-				r.checkResolved(v)
+				r.checkResolved(v, sc.list)
 			}
 		}
-		locals = append(locals, sc.list...)
 	}
 	if !r.diags.HasErrors() {
 		r.resolveKfuncs()
 	}
 	// Warnings after errors would mostly be their echoes.
 	if !r.diags.HasErrors() {
-		r.warnVariables(locals)
+		r.warnVariables(groups)
 	}
+	renamePrivate(r.prog.Globals)
 	return r.finish(r.prog)
 }
 
 // finish returns p and the diagnostics, sorted; no Program when there are
 // errors.
 func (r *resolver) finish(p *Program) (*Program, *diag.List) {
+	r.dedupe()
 	r.notePrologues()
 	r.diags.Sort()
 	if r.diags.HasErrors() {
@@ -233,12 +239,18 @@ func embeddedC(span diag.Span) *diag.Diagnostic {
 
 func (r *resolver) declareGlobals(d *ast.GlobalDecl) {
 	for _, g := range d.Vars {
-		if prev, ok := r.globals[g.Name]; ok {
+		file := g.Span().Start.File
+		key := scoped(file, g.Name, d.Private)
+		prev, ok := r.globals[key]
+		if other, found := r.globals[scoped(file, g.Name, !d.Private)]; !ok && found && other.Decl.Start.File == file {
+			prev, ok = other, true
+		}
+		if ok {
 			r.add(diag.Errorf(diag.Semantic, "S003", g.Span(), "global '%s' is declared twice", g.Name).
 				WithNote(prev.Decl, "first declared here"))
 			continue
 		}
-		v := &Var{Name: g.Name, Global: true, Decl: g.Span(), IsArray: g.IsArray, Size: g.Size, Wrap: g.Wrap, Init: g.Init}
+		v := &Var{Name: g.Name, Global: true, Decl: g.Span(), IsArray: g.IsArray, Size: g.Size, Wrap: g.Wrap, Init: g.Init, private: d.Private}
 		switch lit := g.Init.(type) {
 		case *ast.IntLit:
 			v.Type, v.TypedAt = Long, lit.Span()
@@ -248,7 +260,7 @@ func (r *resolver) declareGlobals(d *ast.GlobalDecl) {
 		if g.Init != nil {
 			r.scalarAt[v] = g.Init.Span()
 		}
-		r.globals[g.Name] = v
+		r.globals[key] = v
 		r.order = append(r.order, v)
 	}
 }
@@ -271,7 +283,10 @@ func (r *resolver) enterProbe(sc *scope) {
 	r.loopDepth = 0
 }
 
-func (r *resolver) checkResolved(v *Var) {
+// checkResolved reports a used variable whose type is still unknown;
+// locals are the other variables of its scope, for "did you mean" when it
+// was never assigned.
+func (r *resolver) checkResolved(v *Var, locals []*Var) {
 	if !v.Read && !v.Written {
 		return
 	}
@@ -284,8 +299,18 @@ func (r *resolver) checkResolved(v *Var) {
 		if v.IsArray {
 			example += "[...]"
 		}
-		r.add(diag.Errorf(diag.Semantic, "S004", v.Decl, "cannot infer the type of %s '%s'", what, v.Name).
-			WithHint("assign it a number or a string somewhere, e.g. %s = 0", example))
+		d := diag.Errorf(diag.Semantic, "S004", v.Decl, "cannot infer the type of %s '%s'", what, v.Name).
+			WithHint("assign it a number or a string somewhere, e.g. %s = 0", example)
+		if !v.Written {
+			written := map[string]bool{}
+			for _, l := range locals {
+				written[l.Name] = l.Written
+			}
+			if near := r.nearVariable(v.Name, written); near != "" {
+				d.Hint = fmt.Sprintf("did you mean '%s'?", near)
+			}
+		}
+		r.add(d)
 		return
 	}
 	for i, k := range v.Keys {
@@ -323,4 +348,72 @@ func (r *resolver) expect(e ast.Expr, got, want Type) {
 		return
 	}
 	r.addReport(diag.Errorf(diag.Semantic, "S008", e.Span(), "type mismatch: expected %s, found %s", want, got))
+}
+
+// instance is one probe point with its own copy of the handler: stap
+// elaborates a handler once per point, because points differ in their
+// context variables, and so in the types of the locals that hold them
+// and in the branches @defined keeps.
+type instance struct {
+	decl  *ast.ProbeDecl
+	use   *use
+	scope *scope
+}
+
+// instances resolves the points of every probe declaration and gives each
+// point its handler: the first point of a declaration gets the written
+// nodes, the others copies. Each body is folded for its point.
+func (r *resolver) instances(decls []*ast.ProbeDecl) []*instance {
+	var out []*instance
+	for _, d := range decls {
+		var uses []*use
+		for _, pp := range d.Points {
+			n := len(uses)
+			for _, u := range r.expand(pp, 0) {
+				r.guard(u, pp.Cond)
+				for _, p := range u.points {
+					uses = append(uses, &use{points: []*Point{p}, before: u.before, after: u.after, viaAlias: u.viaAlias, body: d.Body})
+				}
+			}
+			// `a!, b`: a point marked ! that resolves is sufficient, the
+			// points after it are not tried.
+			if pp.Sufficient && len(uses) > n {
+				break
+			}
+		}
+		// Copy before folding: folding rewrites the nodes for one point.
+		for i, u := range uses {
+			if i > 0 {
+				u.before, u.after = cloneStmts(u.before), cloneStmts(u.after)
+				u.body = cloneStmts([]ast.Stmt{d.Body})[0].(*ast.BlockStmt)
+			}
+		}
+		for _, u := range uses {
+			p := u.points[0]
+			u.before = r.foldBody(p, u.before)
+			u.body.Stmts = r.foldBody(p, u.body.Stmts)
+			u.after = r.foldBody(p, u.after)
+			out = append(out, &instance{decl: d, use: u, scope: &scope{vars: map[string]*Var{}, points: u.points}})
+		}
+	}
+	return out
+}
+
+// dedupe drops repeated diagnostics: a mistake in a handler of several
+// points is found in each point's copy.
+func (r *resolver) dedupe() {
+	type key struct {
+		code, msg string
+		span      diag.Span
+	}
+	seen := map[key]bool{}
+	var items []*diag.Diagnostic
+	for _, d := range r.diags.Items {
+		k := key{d.Code, d.Message, d.Span}
+		if !seen[k] {
+			seen[k] = true
+			items = append(items, d)
+		}
+	}
+	r.diags.Items = items
 }

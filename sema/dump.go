@@ -4,11 +4,15 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"etap/lang"
 )
 
 // Dump prints the resolved program for -p2, in the spirit of stap's pass 2
-// listing: globals with their types, then each probe with the point it
-// attaches to and its locals.
+// listing: globals with their types, the functions probes call, then each
+// probe with the point it attaches to, its locals, the context variables
+// it reads and its body as it will be compiled: folded, with its aliases'
+// statements around it.
 func Dump(w io.Writer, p *Program) {
 	fmt.Fprintln(w, "# globals")
 	for _, g := range p.Globals {
@@ -24,6 +28,7 @@ func Dump(w io.Writer, p *Program) {
 		for _, l := range f.Locals {
 			fmt.Fprintf(w, "  %s:%s\n", l.Name, typeText(l))
 		}
+		lang.PrintBlock(w, f.Decl.Body)
 	}
 	fmt.Fprintln(w, "# probes")
 	for _, pr := range p.Probes {
@@ -36,6 +41,7 @@ func Dump(w io.Writer, p *Program) {
 			fmt.Fprintf(w, "  %s:%s\n", l.Name, typeText(l))
 		}
 		dumpTargets(w, pr.Point)
+		lang.PrintBlock(w, pr.Decl.Body)
 	}
 }
 

@@ -228,8 +228,13 @@ func tracepointPoint(group, event string, pp *ast.ProbePoint, tf []TracepointFie
 	fields := make(map[string]Field, len(tf))
 	for _, f := range tf {
 		field := Field{Name: f.Name, CType: f.CType, Offset: f.Offset, Size: f.Size, Signed: f.Signed, Type: Long}
-		if f.Array || f.Size > 8 {
-			field.Unsupported = "array and string fields"
+		switch {
+		case strings.HasPrefix(f.CType, "__data_loc") && strings.HasSuffix(f.CType, "char"):
+			field.Type, field.DataLoc = String, true
+		case f.Array && (f.CType == "char" || f.CType == "unsigned char"):
+			field.Type, field.Address = String, true
+		case f.Array || f.Size > 8:
+			field.Unsupported = "array fields"
 		}
 		fields[f.Name] = field
 	}

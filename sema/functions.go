@@ -26,13 +26,18 @@ type Function struct {
 // declareFunction records a function; overloads differ in their number of
 // parameters, as in stap.
 func (r *resolver) declareFunction(d *ast.FunctionDecl) {
-	for _, other := range r.funcs[d.Name] {
+	key := scoped(d.Span().Start.File, d.Name, d.Private)
+	for _, other := range r.funcs[key] {
 		if len(other.Params) == len(d.Params) {
 			r.add(diag.Errorf(diag.Semantic, "S060", d.Span(), "function '%s' with %d parameters is declared twice", d.Name, len(d.Params)).
 				WithNote(other.Decl.Span(), "first declared here"))
 			return
 		}
 	}
+	// Whether it returns a value is decided as written: `if (0) return 7`
+	// makes a function of longs, folded or not.
+	valued := returnsValue(d.Body)
+	d.Body.Stmts = r.foldBody(nil, d.Body.Stmts)
 	f := &Function{Decl: d, scope: &scope{vars: map[string]*Var{}}, calls: map[*Function]bool{}}
 	for _, p := range d.Params {
 		v := &Var{Name: p.Name, Decl: p.Span(), Written: true, Type: typeName(p.Type)}
@@ -43,10 +48,10 @@ func (r *resolver) declareFunction(d *ast.FunctionDecl) {
 		f.Params = append(f.Params, v)
 	}
 	f.Result, f.ResultAt = typeName(d.Result), d.Span()
-	if f.Result == Unknown && !returnsValue(d.Body) {
+	if f.Result == Unknown && !valued {
 		f.Result = Void
 	}
-	r.funcs[d.Name] = append(r.funcs[d.Name], f)
+	r.funcs[key] = append(r.funcs[key], f)
 	r.funcList = append(r.funcList, f)
 }
 
@@ -165,7 +170,7 @@ func reaches(from, to *Function, seen map[*Function]bool) bool {
 }
 
 // usedFunctions lists the functions probes call, directly or not, in
-// declaration order: the others need no code.
+// declaration order: the others need no code, and are elided as in stap.
 func (r *resolver) usedFunctions() []*Function {
 	used := map[*Function]bool{}
 	var mark func(f *Function)
@@ -180,6 +185,13 @@ func (r *resolver) usedFunctions() []*Function {
 	}
 	for f := range r.probeCalls {
 		mark(f)
+	}
+	if r.unoptimized {
+		// -u keeps every function, as stap's does; tapset functions are
+		// declared only when called, so this keeps only the script's own.
+		for _, f := range r.funcList {
+			mark(f)
+		}
 	}
 	var list []*Function
 	for _, f := range r.funcList {

@@ -76,6 +76,9 @@ type Var struct {
 	// Stat says what a statistic keeps besides its count, sum, min and
 	// max; nil for other types.
 	Stat *StatUse
+
+	// private globals belong to the file that declares them.
+	private bool
 }
 
 // Point is a probe point resolved to one thing to attach to.
@@ -133,8 +136,14 @@ type Field struct {
 	// BTF is the field's type, for member accesses ($file->f_path); nil
 	// for tracepoint fields.
 	BTF btf.Type
+	// Address says that the field is a character array in the record,
+	// such as sched_switch's `char prev_comm[16]`: a string read from the
+	// field's own address. DataLoc says that it is a `__data_loc char[]`:
+	// a 32-bit word whose low half is the offset of a string in the
+	// record, such as sched_process_exec's filename.
+	Address, DataLoc bool
 	// Unsupported, when set, says what kind of field etap cannot read
-	// yet, such as "array and string fields".
+	// yet, such as "array fields".
 	Unsupported string
 }
 
@@ -166,6 +175,9 @@ type Program struct {
 	// Kfuncs are the BTF ids of the IterKfuncs, when a kernel probe may
 	// loop and the kernel has them.
 	Kfuncs map[string]uint32
+	// Casts says how each @cast(...)->member chain reads kernel memory
+	// from the pointer its @cast gives; Field is unused.
+	Casts map[*ast.TargetExpr]*Target
 }
 
 // Builtin is the signature of a compiler-provided function. The code
@@ -180,6 +192,9 @@ type Builtin struct {
 	// UserOnly marks builtins that only etap's user-space interpreter can
 	// run, such as sorted iteration helpers.
 	UserOnly bool
+	// KernelOnly marks builtins that need a kernel context, such as
+	// task_current: a begin or end probe has no current task.
+	KernelOnly bool
 	// ArgTypes, when set, gives the types the arguments of one call must
 	// have, for builtins whose parameters depend on the call (printf's on its
 	// format). It reports a bad call as a diagnostic.

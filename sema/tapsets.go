@@ -14,48 +14,57 @@ func (r *resolver) declareTapsets(files []*ast.File) {
 			case *ast.AliasDecl:
 				r.declareAlias(d)
 			case *ast.FunctionDecl:
-				r.tapsetFuncs[d.Name] = append(r.tapsetFuncs[d.Name], d)
+				key := scoped(f.Name, d.Name, d.Private)
+				r.tapsetFuncs[key] = append(r.tapsetFuncs[key], d)
 			case *ast.GlobalDecl:
 				for _, g := range d.Vars {
-					r.tapsetGlobals[g.Name] = g
+					r.tapsetGlobals[scoped(f.Name, g.Name, d.Private)] = tapsetGlobal{g, d.Private}
 				}
 			}
 		}
 	}
 }
 
-// pullFunction declares the tapset functions called name, when the
-// script has none of its own, on their first call.
-func (r *resolver) pullFunction(name string) {
-	decls, ok := r.tapsetFuncs[name]
-	if !ok {
-		return
-	}
-	delete(r.tapsetFuncs, name)
-	if _, own := r.funcs[name]; own {
-		return
-	}
-	for _, d := range decls {
-		if d.Body == nil {
-			r.add(embeddedC(d.Span()))
+// pullFunction declares the tapset functions a call of name in file
+// means, on their first call: the file's private ones, else the public
+// ones when the script has none of its own.
+func (r *resolver) pullFunction(file, name string) {
+	for _, key := range []string{scoped(file, name, true), name} {
+		decls, ok := r.tapsetFuncs[key]
+		if !ok {
 			continue
 		}
-		r.declareFunction(d)
-	}
-	// The new bodies are checked from the next inference pass on.
-	r.changed = true
-}
-
-// pullGlobal declares the tapset global called name, when the script has
-// no global of that name, on its first use.
-func (r *resolver) pullGlobal(name string) {
-	g, ok := r.tapsetGlobals[name]
-	if !ok {
+		delete(r.tapsetFuncs, key)
+		if _, own := r.funcs[key]; own {
+			return
+		}
+		for _, d := range decls {
+			if d.Body == nil {
+				r.add(embeddedC(d.Span()))
+				continue
+			}
+			r.declareFunction(d)
+		}
+		// The new bodies are checked from the next inference pass on.
+		r.changed = true
 		return
 	}
-	delete(r.tapsetGlobals, name)
-	if _, own := r.globals[name]; !own {
-		r.declareGlobals(&ast.GlobalDecl{Base: g.Base, Vars: []*ast.GlobalVar{g}})
-		r.changed = true
+}
+
+// pullGlobal declares the tapset global that name means in file, on its
+// first use: the file's private one, else a public one when the script has
+// no global of that name.
+func (r *resolver) pullGlobal(file, name string) {
+	for _, key := range []string{scoped(file, name, true), name} {
+		tg, ok := r.tapsetGlobals[key]
+		if !ok {
+			continue
+		}
+		delete(r.tapsetGlobals, key)
+		if _, own := r.globals[key]; !own {
+			r.declareGlobals(&ast.GlobalDecl{Base: tg.g.Base, Private: tg.private, Vars: []*ast.GlobalVar{tg.g}})
+			r.changed = true
+		}
+		return
 	}
 }

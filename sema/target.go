@@ -49,7 +49,7 @@ func (r *resolver) targetVar(e *ast.TargetVar, want Type) Type {
 		r.addReport(notBuilt(e.Span(), "context variables in functions"))
 		return Long
 	}
-	typ, first := Unknown, (*Point)(nil)
+	typ := Unknown
 	for _, p := range r.scope.points {
 		if !p.Kernel {
 			r.addReport(diag.Errorf(diag.Semantic, "S030", e.Span(), "probe %s has no context variables", p.Text))
@@ -64,14 +64,7 @@ func (r *resolver) targetVar(e *ast.TargetVar, want Type) Type {
 			p.Targets = map[*ast.TargetVar]*Target{}
 		}
 		p.Targets[e] = t
-		switch {
-		case first == nil:
-			typ, first = t.Type, p
-		case t.Type != typ:
-			r.addReport(diag.Errorf(diag.Semantic, "S060", e.Span(), "$%s is a %s in %s but a %s in %s",
-				targetText(e), typ, first.Text, t.Type, p.Text).
-				WithHint("probe the points in separate probes"))
-		}
+		typ = t.Type
 	}
 	// Unknown, when no point could read it: the error is reported, and
 	// uses of the value must not add mismatches of their own.
@@ -100,15 +93,27 @@ func (p *Point) target(e *ast.TargetVar, want Type) (*Target, *diag.Diagnostic) 
 			WithHint("read $%s in a probe on the function's entry and keep it in a global array indexed by tid()", e.Name)
 	}
 	t := &Target{Field: f, Type: Long, CType: f.CType}
+	if f.Address || f.DataLoc {
+		t.Type = String
+		if f.Address {
+			t.StringMax = f.Size
+		}
+		return t, nil
+	}
 	if f.BTF == nil {
 		return t, nil
 	}
-	cur := f.BTF
+	return t.follow(f.BTF, e.Fields, "$"+e.Name, e.Span(), want)
+}
+
+// follow completes t, whose base value has type cur, with the reads of
+// the member chain fields, as in $file->f_path->dentry or
+// @cast(p, "task_struct")->comm; path spells the base, for messages.
+func (t *Target) follow(cur btf.Type, fields []string, path string, span diag.Span, want Type) (*Target, *diag.Diagnostic) {
 	// inMemory says whether cur is the type of the memory at offset pending
 	// from the address the last value holds, rather than of that value.
 	pending, inMemory := 0, false
-	path := "$" + e.Name
-	for _, name := range e.Fields {
+	for _, name := range fields {
 		u := btf.UnderlyingType(cur)
 		if ptr, ok := u.(*btf.Pointer); ok {
 			if inMemory {
@@ -117,24 +122,24 @@ func (p *Point) target(e *ast.TargetVar, want Type) (*Target, *diag.Diagnostic) 
 			pending, inMemory = 0, true
 			u = btf.UnderlyingType(ptr.Target)
 		} else if !inMemory {
-			return nil, memberError(e, "%s is %s, not a pointer to a struct", path, cType(cur))
+			return nil, memberError(span, "%s is %s, not a pointer to a struct", path, cType(cur))
 		}
 		if fwd, ok := u.(*btf.Fwd); ok {
-			return nil, memberError(e, "%s points to %s, which the BTF declares but does not define", path, cType(fwd))
+			return nil, memberError(span, "%s points to %s, which the BTF declares but does not define", path, cType(fwd))
 		}
 		if _, ok := members(u); !ok {
-			return nil, memberError(e, "%s is %s, not a pointer to a struct", path, cType(cur))
+			return nil, memberError(span, "%s is %s, not a pointer to a struct", path, cType(cur))
 		}
 		m, off, ok := findMember(u, name)
 		if !ok {
-			d := memberError(e, "%s has no member %s", cType(u), name)
+			d := memberError(span, "%s has no member %s", cType(u), name)
 			if near := diag.Closest(name, memberNames(u)); near != "" {
 				d.WithHint("did you mean ->%s?", near)
 			}
 			return nil, d
 		}
 		if m.BitfieldSize != 0 {
-			return nil, notBuilt(e.Span(), "bit fields such as "+path+"->"+name)
+			return nil, notBuilt(span, "bit fields such as "+path+"->"+name)
 		}
 		pending += off
 		cur = m.Type
@@ -147,7 +152,7 @@ func (p *Point) target(e *ast.TargetVar, want Type) (*Target, *diag.Diagnostic) 
 	}
 	size, signed, ok := scalar(cur)
 	if !ok {
-		return nil, memberError(e, "%s is %s, not a number, a pointer or a string", path, cType(cur)).
+		return nil, memberError(span, "%s is %s, not a number, a pointer or a string", path, cType(cur)).
 			WithHint("follow it with ->member")
 	}
 	if inMemory {
@@ -181,8 +186,8 @@ func (p *Point) missingField(e *ast.TargetVar) *diag.Diagnostic {
 	return d
 }
 
-func memberError(e *ast.TargetVar, format string, args ...any) *diag.Diagnostic {
-	return diag.Errorf(diag.Semantic, "S061", e.Span(), format, args...)
+func memberError(span diag.Span, format string, args ...any) *diag.Diagnostic {
+	return diag.Errorf(diag.Semantic, "S061", span, format, args...)
 }
 
 // targetText spells a context variable without its $.

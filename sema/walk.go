@@ -3,6 +3,7 @@ package sema
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"etap/diag"
 	"etap/lang/ast"
@@ -167,8 +168,7 @@ func (r *resolver) delete(s *ast.DeleteStmt) {
 // lookup binds an identifier to a global, or to a local of the current
 // probe, which it creates on first use.
 func (r *resolver) lookup(id *ast.Ident) *Var {
-	r.pullGlobal(id.Name)
-	v, ok := r.globals[id.Name]
+	v, ok := r.global(id.Span().Start.File, id.Name)
 	if !ok {
 		v = r.local(id)
 	}
@@ -180,7 +180,7 @@ func (r *resolver) local(id *ast.Ident) *Var {
 	if v, ok := r.scope.vars[id.Name]; ok {
 		return v
 	}
-	if g, ok := r.globals[id.Name]; ok {
+	if g, ok := r.global(id.Span().Start.File, id.Name); ok {
 		return g
 	}
 	v := &Var{Name: id.Name, Decl: id.Span()}
@@ -294,6 +294,12 @@ func (r *resolver) exprType(e ast.Expr, want Type) Type {
 		return r.setType(v, want, e.Span())
 	case *ast.TargetVar:
 		return r.targetVar(e, want)
+	case *ast.TargetExpr:
+		return r.targetExpr(e, want)
+	case *ast.CastExpr:
+		// A bare @cast is the pointer itself.
+		r.expect(e.X, r.expr(e.X, Long), Long)
+		return Long
 	case *ast.IndexExpr:
 		v := r.index(e)
 		if v == nil {
@@ -339,8 +345,33 @@ func (r *resolver) exprType(e ast.Expr, want Type) Type {
 	case *ast.HistInExpr:
 		r.histBucket(e.Hist, e.Keys)
 		return Long
+	case *ast.AtExpr:
+		return r.atExpr(e)
+	case *ast.EmbeddedExpr:
+		r.addReport(embeddedC(e.Span()))
+		return Unknown
+	case *ast.AtVarExpr:
+		r.addReport(notBuilt(e.Span(), "@var expressions").
+			WithHint("etap reads kernel memory through context variables and @cast"))
+		return Unknown
 	}
 	r.addReport(notBuilt(e.Span(), "these expressions"))
+	return Unknown
+}
+
+// atExpr checks the @operators that remain after folding: @defined is
+// gone by then, the others etap does not have.
+func (r *resolver) atExpr(e *ast.AtExpr) Type {
+	if e.Op == "probewrite" {
+		r.addReport(diag.Errorf(diag.Semantic, "S028", e.Span(), "@probewrite writes the probed program's memory, which etap does not do").
+			WithHint("etap runs without guru mode: it reads context variables but never writes them"))
+		return Unknown
+	}
+	d := notBuilt(e.Span(), "@"+e.Op+" expressions")
+	if e.Op == "entry" {
+		d.WithHint("save the value in a global array indexed by tid() in a probe on the function's entry")
+	}
+	r.addReport(d)
 	return Unknown
 }
 
@@ -417,14 +448,14 @@ func (r *resolver) assign(e *ast.AssignExpr) Type {
 func (r *resolver) lvalueType(e ast.Expr) Type {
 	switch x := e.(type) {
 	case *ast.Ident:
-		if v, ok := r.globals[x.Name]; ok {
+		if v, ok := r.global(x.Span().Start.File, x.Name); ok {
 			return v.Type
 		}
 		if v, ok := r.scope.vars[x.Name]; ok {
 			return v.Type
 		}
 	case *ast.IndexExpr:
-		if v, ok := r.globals[x.Array.Name]; ok {
+		if v, ok := r.global(x.Span().Start.File, x.Array.Name); ok {
 			return v.Type
 		}
 	}
@@ -452,7 +483,7 @@ func (r *resolver) lvalue(e ast.Expr, t Type) Type {
 		return t
 	case *ast.TargetVar:
 		r.addReport(diag.Errorf(diag.Semantic, "S028", x.Span(), "cannot assign to context variable $%s", x.Name).
-			WithHint("context variables are read-only in etap"))
+			WithHint("context variables are read-only in etap: writing them needs stap's guru mode (-g) or @probewrite, which etap does not have"))
 		return t
 	case *ast.ParenExpr:
 		return r.lvalue(x.X, t)
@@ -464,8 +495,7 @@ func (r *resolver) lvalue(e ast.Expr, t Type) Type {
 
 // call checks a call of a builtin. asStmt allows calls that give no value.
 func (r *resolver) call(e *ast.CallExpr, want Type, asStmt bool) Type {
-	r.pullFunction(e.Name)
-	if overloads, ok := r.funcs[e.Name]; ok {
+	if overloads, ok := r.functions(e.Span().Start.File, e.Name); ok {
 		return r.callFunction(e, overloads, asStmt)
 	}
 	b, ok := r.lib.Lookup(e.Name)
@@ -473,7 +503,9 @@ func (r *resolver) call(e *ast.CallExpr, want Type, asStmt bool) Type {
 		d := diag.Errorf(diag.Semantic, "S040", e.Span(), "unknown function '%s'", e.Name)
 		names := r.lib.Names()
 		for name := range r.funcs {
-			names = append(names, name)
+			if !strings.Contains(name, "\x00") {
+				names = append(names, name)
+			}
 		}
 		sort.Strings(names)
 		if near := diag.Closest(e.Name, names); near != "" {
@@ -489,6 +521,10 @@ func (r *resolver) call(e *ast.CallExpr, want Type, asStmt bool) Type {
 	if b.UserOnly && r.kernelSide {
 		r.addReport(diag.Errorf(diag.Semantic, "S041", e.Span(), "%s() cannot run in a kernel probe", e.Name).
 			WithHint("call it in a begin, end or timer probe"))
+	}
+	if b.KernelOnly && !r.kernelSide && r.fn == nil {
+		r.addReport(diag.Errorf(diag.Semantic, "S043", e.Span(), "%s() needs a kernel probe: %s runs in user space", e.Name, r.scope.points[0].Text).
+			WithHint("call it in a kernel.trace or kernel.function probe"))
 	}
 	params := b.Params
 	if b.ArgTypes != nil {

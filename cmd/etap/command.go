@@ -37,6 +37,8 @@ type options struct {
 	defines []string
 	// includes are -I directories of tapsets beside etap's own.
 	includes []string
+	// unoptimized is -u: no folding, no dead-code or unused elision.
+	unoptimized bool
 }
 
 func newCommand(stdout, stderr io.Writer) *cobra.Command {
@@ -71,6 +73,7 @@ func newCommand(stdout, stderr io.Writer) *cobra.Command {
 	f.IntVarP(&o.pid, "pid", "x", 0, "set target() to `PID`")
 	f.IntVarP(&o.timeout, "timeout", "T", 0, "end the run after `SECONDS`")
 	f.StringArrayVarP(&o.includes, "include", "I", nil, "add the tapsets (*.stp) of `DIR` to the library")
+	f.BoolVarP(&o.unoptimized, "unoptimized", "u", false, "do not fold constants or elide dead code, unused functions and globals")
 	f.StringArrayVarP(&o.defines, "define", "D", nil, "set a limit: `NAME=VALUE` (MAXSTRINGLEN, MAXMAPENTRIES, MAXACTION)")
 	return cmd
 }
@@ -114,6 +117,8 @@ func runEtap(ctx context.Context, o options, args []string, stdout, stderr io.Wr
 		Kernel:  sema.NewTracefs(sema.DefaultTracefsRoot),
 		Library: bpf.Library(),
 		Tapsets: library,
+
+		Unoptimized: o.unoptimized,
 	})
 	if err := p.report(diags); err != nil {
 		return err
@@ -239,14 +244,17 @@ func (p *pipeline) parseTapsets() ([]*ast.File, error) {
 	}
 	var files []*ast.File
 	for _, src := range sources {
-		names, err := fs.Glob(src.fsys, "*.stp")
-		if err != nil {
-			return nil, fmt.Errorf("tapsets in %s: %w", src.dir, err)
-		}
-		if names == nil {
-			if _, err := fs.Stat(src.fsys, "."); err != nil {
-				return nil, fmt.Errorf("-I %s: %w", src.dir, err)
+		// stap looks in some subdirectories of a tapset directory, named
+		// after the architecture and kernel version; etap reads them all.
+		var names []string
+		err := fs.WalkDir(src.fsys, ".", func(name string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && strings.HasSuffix(name, ".stp") {
+				names = append(names, name)
 			}
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("-I %s: %w", src.dir, err)
 		}
 		for _, name := range names {
 			text, err := fs.ReadFile(src.fsys, name)

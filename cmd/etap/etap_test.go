@@ -414,7 +414,83 @@ function broken() { x = 1; x = "s" }
 	assert.Equal(t, 0, r.code, r.stderr)
 	assert.Equal(t, "hi 42\n", r.stdout)
 
+	sub := filepath.Join(dir, "x86_64", "6.18")
+	require.NoError(t, os.MkdirAll(sub, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(sub, "deep.stp"), []byte(`function deep() { return "deep" }`), 0o644))
+	r = etap(t, "-I", dir, "-e", `probe begin { println(deep()); exit() }`)
+	assert.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, "deep\n", r.stdout, "-I reads the subdirectories too")
+
 	r = etap(t, "-I", filepath.Join(dir, "missing"), "-e", `probe begin { exit() }`)
 	assert.NotEqual(t, 0, r.code)
 	assert.Contains(t, r.stderr, "missing")
+}
+
+// TestCastTaskCurrent reads the current task through @cast from BTF and
+// compares it with the builtins that read it through helpers.
+func TestCastTaskCurrent(t *testing.T) {
+	script := `probe kernel.trace("syscalls:sys_enter_getpid") {
+	if (pid() == target()) {
+		task = task_current()
+		printf("%d %d %d\n", @cast(task, "task_struct")->tgid == pid(), @cast(task, "struct task_struct")->pid == tid(), @cast(task, "task_struct")->real_parent->tgid > 0)
+		printf("%s %s\n", @cast(task_current(), "task_struct", "kernel")->comm, execname())
+		exit()
+	}
+}`
+	r := etap(t, "-e", script, "-c", getpidBin)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, "1 1 1\ngetpid getpid\n", r.stdout)
+}
+
+// TestUnoptimized checks -u: a constant division by zero is an error at
+// compile time when etap folds, and a run-time error with -u; -p2 shows
+// the folded program, and with -u the program as written and its unused
+// functions.
+func TestUnoptimized(t *testing.T) {
+	script := `function unused() { return 1 } probe begin { println(60 * 60) if (0) println(1 / 0) }`
+	r := etap(t, "-p2", "-e", script)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, "# globals\n# functions\n# probes\nbegin /* begin, user */\n{\n\tprintln(3600);\n}\n", r.stdout)
+
+	r = etap(t, "-p2", "-u", "-e", script)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "unused:long ()")
+	assert.Contains(t, r.stdout, "println((60) * (60));\n\tif (0) println((1) / (0));")
+
+	r = etap(t, "-e", `probe begin { println(7 / 0) }`)
+	assert.Equal(t, 1, r.code)
+	assert.Contains(t, r.stderr, "semantic error: division by zero in a constant expression")
+	r = etap(t, "-u", "-e", `probe begin { println(7 / 0) }`)
+	assert.Equal(t, 1, r.code)
+	assert.Contains(t, r.stderr, "ERROR: division by 0")
+}
+
+// TestPrivateTapsetGlobal runs a tapset whose private global array has the
+// name of one of the script's: two maps, two types.
+func TestPrivateTapsetGlobal(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "lib.stp"), []byte(`
+private global seen
+function lib_note(k) { seen[k]++; return seen[k] }
+`), 0o644))
+	r := etap(t, "-I", dir, "-e", `global seen
+probe begin { seen["a"] = "script"; lib_note(1); printf("%d %s\n", lib_note(1), seen["a"]); exit() }`)
+	assert.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, "2 script\n", r.stdout)
+}
+
+// TestTracepointStringFields reads a __data_loc string and a char array
+// from tracepoint records on the real kernel.
+func TestTracepointStringFields(t *testing.T) {
+	r := etap(t, "-e", `probe kernel.trace("sched:sched_process_exec") {
+	if (execname() == "getpid") { printf("%s %d\n", $filename, $pid == pid()); exit() }
+}`, "-c", "sh -c '"+getpidBin+" 1; true'")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, getpidBin+" 1\n", r.stdout)
+
+	r = etap(t, "-e", `probe kernel.trace("sched:sched_switch") {
+	if ($prev_pid == target()) { printf("%s %d\n", $prev_comm, $prev_comm == execname()); exit() }
+}`, "-c", getpidBin+" 1000")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, "getpid 1\n", r.stdout)
 }

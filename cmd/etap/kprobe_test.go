@@ -18,7 +18,8 @@ func TestKernelFunctionElaborates(t *testing.T) {
 	assert.Equal(t, 0, r.code, r.stderr)
 	assert.Equal(t, "# globals\n# functions\n# probes\n"+
 		"kernel.function(\"vfs_read\") /* kprobe, kernel */\n"+
-		"  $count:long /* size_t */\n", r.stdout)
+		"  $count:long /* size_t */\n"+
+		"{\n\tprintf(\"%d\\n\", $count);\n}\n", r.stdout)
 	assert.Empty(t, r.stderr)
 
 	r = etap(t, "-p2", "-e", `probe kernel.function("vfs_raed") { }`)

@@ -160,7 +160,7 @@ probe end { printf("%d %d\n", @count(s), @max(s)); print(@hist_log(s)) }`,
 }, {
 	name: "display",
 	src: `global s, e, a
-probe begin { s <<< 3; s <<< 5; if (0) e <<< 1; a["x"] <<< 1; a["y"] <<< 2; a["y"] <<< 4; a["z"] <<< -7 }`,
+probe begin { s <<< 3; s <<< 5; if (pid() < 0) e <<< 1; a["x"] <<< 1; a["y"] <<< 2; a["y"] <<< 4; a["z"] <<< -7 }`,
 	stdout: "s @count=2 @min=3 @max=5 @sum=8 @avg=4\n" +
 		"e @count=0x0\n" +
 		"a[\"y\"] @count=2 @min=2 @max=4 @sum=6 @avg=3\n" +

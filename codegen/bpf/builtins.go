@@ -27,6 +27,7 @@ func init() {
 		helperLong("uid", asm.FnGetCurrentUidGid, low32),
 		helperLong("gid", asm.FnGetCurrentUidGid, high32),
 		helperLong("cpu", asm.FnGetSmpProcessorId, nil),
+		kernelOnly(helperLong("task_current", asm.FnGetCurrentTask, nil)),
 		{Builtin: sema.Builtin{Name: "execname", Result: sema.String}, emit: emitExecname},
 		wallClock("gettimeofday_ns", 1),
 		wallClock("gettimeofday_us", 1e3),
@@ -88,6 +89,12 @@ func helperLong(name string, fn asm.BuiltinFunc, part func(g *gen)) *builtin {
 			}
 		},
 	}
+}
+
+// kernelOnly marks b as needing a kernel probe.
+func kernelOnly(b *builtin) *builtin {
+	b.KernelOnly = true
+	return b
 }
 
 // commLen is the size of a task's comm, TASK_COMM_LEN.

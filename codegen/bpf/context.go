@@ -54,7 +54,8 @@ func (k *KernelProgram) attachText() string {
 var sizes = map[int]asm.Size{1: asm.Byte, 2: asm.Half, 4: asm.Word, 8: asm.DWord}
 
 // field emits a context variable into R0: a tracepoint field or a
-// parameter's register read from the context, then for a member chain
+// parameter's register read from the context (or, for a string in a
+// tracepoint's record, its address there), then for a member chain
 // ($file->f_path->dentry) the reads through kernel memory, then, for a
 // string, a copy of it into a string slot.
 //
@@ -65,8 +66,31 @@ var sizes = map[int]asm.Size{1: asm.Byte, 2: asm.Half, 4: asm.Word, 8: asm.DWord
 func (g *gen) field(e *ast.TargetVar) {
 	t := g.probe.Point.Targets[e]
 	f := t.Field
-	g.emit(asm.LoadMem(asm.R0, regCtx, int16(f.Offset), sizes[f.Size]))
-	g.signExtend(f.Size, f.Signed)
+	switch {
+	case f.Address:
+		g.emit(asm.Mov.Reg(asm.R0, regCtx), asm.Add.Imm(asm.R0, int32(f.Offset)))
+	case f.DataLoc:
+		g.emit(
+			asm.LoadMem(asm.R0, regCtx, int16(f.Offset), asm.Word),
+			asm.And.Imm(asm.R0, 0xffff),
+			asm.Add.Reg(asm.R0, regCtx),
+		)
+	default:
+		g.emit(asm.LoadMem(asm.R0, regCtx, int16(f.Offset), sizes[f.Size]))
+		g.signExtend(f.Size, f.Signed)
+	}
+	g.follow(t)
+}
+
+// cast emits @cast(p, "type")->member...: the pointer p, then the reads
+// of the member chain, as for a context variable.
+func (g *gen) cast(e *ast.TargetExpr) {
+	g.expr(e.X.(*ast.CastExpr).X)
+	g.follow(g.c.prog.Casts[e])
+}
+
+// follow replaces the base value in R0 by what t reads from it.
+func (g *gen) follow(t *sema.Target) {
 	for _, rd := range t.Reads {
 		g.readKernel(rd)
 	}

@@ -24,6 +24,10 @@ func (g *gen) expr(e ast.Expr) {
 		g.loadVar(g.c.prog.Refs[e])
 	case *ast.TargetVar:
 		g.field(e)
+	case *ast.TargetExpr:
+		g.cast(e)
+	case *ast.CastExpr:
+		g.expr(e.X)
 	case *ast.IndexExpr:
 		g.arrayLoad(g.c.prog.Refs[e.Array], g.arrayKey(e.Array, e.Index))
 	case *ast.InExpr:

@@ -235,6 +235,7 @@ func (g *gen) emit(insns ...asm.Instruction) {
 		}
 		if g.src != nil {
 			ins = ins.WithSource(g.src)
+			g.lines = append(g.lines, LinePos{Offset: g.raw, Pos: g.src.(sourceLine).pos})
 			g.src = nil
 		}
 		g.insns = append(g.insns, ins)
@@ -295,8 +296,9 @@ func (g *gen) setSource(pos diag.Pos) {
 			}
 		}
 	}
+	// The line is recorded with the first instruction the statement
+	// emits: a statement after `next` emits none.
 	g.src = sourceLine{pos: pos, text: text}
-	g.lines = append(g.lines, LinePos{Offset: g.raw, Pos: pos})
 }
 
 // pushStack reserves an 8-byte stack slot and returns its offset from R10.
