@@ -7,8 +7,11 @@ import (
 
 // Options are what Check needs besides the files.
 type Options struct {
-	Kernel  Kernel
-	Library Library
+	Kernel Kernel
+	// Binaries reads the programs of process(...) probes; nil reads this
+	// machine's files.
+	Binaries Binaries
+	Library  Library
 	// Tapsets are library files: their aliases serve the script's probe
 	// points, and their functions and globals are declared only when the
 	// script uses them, so that an unused part costs nothing and cannot
@@ -23,12 +26,13 @@ const maxInferencePasses = 64
 
 // resolver holds the state of one Check.
 type resolver struct {
-	kernel  Kernel
-	lib     Library
-	diags   *diag.List
-	prog    *Program
-	globals map[string]*Var
-	order   []*Var
+	kernel   Kernel
+	binaries Binaries
+	lib      Library
+	diags    *diag.List
+	prog     *Program
+	globals  map[string]*Var
+	order    []*Var
 
 	// Per probe declaration.
 	scope      *scope
@@ -68,6 +72,7 @@ type resolver struct {
 func Check(files []*ast.File, opts Options) (*Program, *diag.List) {
 	r := &resolver{
 		kernel:   opts.Kernel,
+		binaries: opts.Binaries,
 		lib:      opts.Library,
 		diags:    &diag.List{},
 		globals:  map[string]*Var{},
@@ -84,6 +89,9 @@ func Check(files []*ast.File, opts Options) (*Program, *diag.List) {
 		tapsetGlobals: map[string]*ast.GlobalVar{},
 		tapsetFiles:   tapsetNames(opts.Tapsets),
 		foreachKeys:   map[*Var]bool{},
+	}
+	if r.binaries == nil {
+		r.binaries = NewELFFiles()
 	}
 	r.declareTapsets(opts.Tapsets)
 	var decls []*ast.ProbeDecl

@@ -44,6 +44,7 @@ func init() {
 		printBuiltin("print", ""),
 		printBuiltin("println", "\n"),
 	}
+	list = append(list, argBuiltins()...)
 	builtins = map[string]*builtin{}
 	for _, b := range list {
 		builtins[b.Name] = b

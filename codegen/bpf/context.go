@@ -1,6 +1,8 @@
 package bpf
 
 import (
+	"fmt"
+
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
 
@@ -18,6 +20,10 @@ const (
 	// Function, on its entry and its return.
 	AttachKprobe
 	AttachKretprobe
+	// AttachUprobe and AttachUretprobe attach at KernelProgram.Point's
+	// Address in its Binary, with its Semaphore for an SDT probe.
+	AttachUprobe
+	AttachUretprobe
 )
 
 // attachOf returns the program type and the attachment of a kernel point.
@@ -34,6 +40,10 @@ func attachOf(p *sema.Point) (ebpf.ProgramType, Attach) {
 		return ebpf.Kprobe, AttachKprobe
 	case sema.PointKretprobe:
 		return ebpf.Kprobe, AttachKretprobe
+	case sema.PointUprobe:
+		return ebpf.Kprobe, AttachUprobe
+	case sema.PointUretprobe:
+		return ebpf.Kprobe, AttachUretprobe
 	}
 	return ebpf.TracePoint, AttachTracepoint
 }
@@ -46,6 +56,13 @@ func (k *KernelProgram) attachText() string {
 		return "kprobe " + k.Point.Function
 	case AttachKretprobe:
 		return "kretprobe " + k.Point.Function
+	case AttachUprobe, AttachUretprobe:
+		kind := map[Attach]string{AttachUprobe: "uprobe", AttachUretprobe: "uretprobe"}[k.Attach]
+		s := fmt.Sprintf("%s %s+%#x", kind, k.Point.Binary, k.Point.Address)
+		if k.Point.Semaphore != 0 {
+			s += fmt.Sprintf(" semaphore %#x", k.Point.Semaphore)
+		}
+		return s
 	}
 	return "tracepoint " + k.Point.Group + ":" + k.Point.Event
 }
@@ -65,10 +82,18 @@ var sizes = map[int]asm.Size{1: asm.Byte, 2: asm.Half, 4: asm.Word, 8: asm.DWord
 func (g *gen) field(e *ast.TargetVar) {
 	t := g.probe.Point.Targets[e]
 	f := t.Field
+	if f.Constant {
+		g.emit(asm.LoadImm(asm.R0, f.Value, asm.DWord))
+		return
+	}
 	g.emit(asm.LoadMem(asm.R0, regCtx, int16(f.Offset), sizes[f.Size]))
 	g.signExtend(f.Size, f.Signed)
+	read := asm.FnProbeReadKernel
+	if t.User {
+		read = asm.FnProbeReadUser
+	}
 	for _, rd := range t.Reads {
-		g.readKernel(rd)
+		g.readMemory(rd, read)
 	}
 	if t.Type == sema.String {
 		g.readKernelString(t.StringOffset, t.StringMax)
@@ -85,7 +110,11 @@ func (g *gen) signExtend(size int, signed bool) {
 
 // readKernel replaces the address in R0 by the value rd reads from kernel
 // memory at an offset from it, through a stack slot.
-func (g *gen) readKernel(rd sema.Read) {
+func (g *gen) readKernel(rd sema.Read) { g.readMemory(rd, asm.FnProbeReadKernel) }
+
+// readMemory replaces the address in R0 by the value rd reads with the
+// helper read, bpf_probe_read_kernel or bpf_probe_read_user.
+func (g *gen) readMemory(rd sema.Read, read asm.BuiltinFunc) {
 	slot := g.pushStack()
 	defer g.popStack()
 	g.emit(
@@ -94,7 +123,7 @@ func (g *gen) readKernel(rd sema.Read) {
 		asm.Mov.Reg(asm.R1, asm.R10),
 		asm.Add.Imm(asm.R1, int32(slot)),
 		asm.Mov.Imm(asm.R2, int32(rd.Size)),
-		asm.FnProbeReadKernel.Call(),
+		read.Call(),
 		asm.LoadMem(asm.R0, asm.R10, int16(slot), sizes[rd.Size]),
 	)
 	g.signExtend(rd.Size, rd.Signed)
