@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -125,4 +126,26 @@ func probeLines(stdout string) string {
 		}
 	}
 	return b.String()
+}
+
+// TestUserSymbols names user-space addresses: uaddr() is the probed
+// function, usymname and usymdata name it from the program's symbol
+// table, ubacktrace() spells the user stack in hex and print_ubacktrace()
+// names its frames. The target lives on a little so that its mappings can
+// still be read when the records are printed.
+func TestUserSymbols(t *testing.T) {
+	bin := cTarget(t)
+	script := fmt.Sprintf(`
+probe process(%[1]q).function("add") {
+  if (uaddr() == 0) println("no uaddr")
+  printf("%%s|%%s|%%s\n", usymname(uaddr()), usymdata(uaddr()), ubacktrace())
+}
+probe process(%[1]q).function("add").return { print_ubacktrace() }`, bin)
+	r := etap(t, "-c", bin+" 1 300", "-e", script)
+	require.Equal(t, 0, r.code, r.stderr)
+	lines := strings.Split(strings.TrimSpace(probeLines(r.stdout)), "\n")
+	require.GreaterOrEqual(t, len(lines), 2, r.stdout)
+	assert.Regexp(t, `^add\|add\+0x0/0x[0-9a-f]+ \[`+regexp.QuoteMeta(bin)+`\]\|0x[0-9a-f]+( 0x[0-9a-f]+)+$`, lines[0])
+	// On return the program is back in main, which called add.
+	assert.Regexp(t, `^ 0x[0-9a-f]{16} : main\+0x[0-9a-f]+/0x[0-9a-f]+ \[`+regexp.QuoteMeta(bin)+`\]$`, lines[1])
 }

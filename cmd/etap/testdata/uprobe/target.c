@@ -4,8 +4,11 @@
  * a semaphore. It is committed built, so that the tests need no C
  * compiler; rebuild it with
  *
- *	gcc -O1 -g -o target target.c
+ *	gcc -O1 -g -fno-omit-frame-pointer -o target target.c
  *
+ * Its arguments are how many times to call add (3) and how many
+ * milliseconds to live on after (0): the names of user-space addresses
+ * are read from /proc/PID/maps when etap prints them. *
  * The SDT notes are written here by hand, in the format of systemtap's
  * sys/sdt.h (which Debian ships in systemtap-sdt-dev): a .note.stapsdt
  * note per probe with its address, the .stapsdt.base address, its
@@ -13,6 +16,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #define ETAP_NOTE(provider, name, semaphore, args)                         \
 	"990: nop\n"                                                       \
@@ -63,5 +67,11 @@ int main(int argc, char **argv)
 		__asm__ volatile(ETAP_NOTE("etap", "plain", "0", "-4@%[k]") :: [k] "n"(7));
 	}
 	printf("sum %ld fired %d\n", sum, fired);
+	fflush(stdout);
+	if (argc > 2) {
+		long ms = atol(argv[2]);
+		struct timespec ts = {ms / 1000, ms % 1000 * 1000000};
+		nanosleep(&ts, NULL);
+	}
 	return 0;
 }
