@@ -67,9 +67,9 @@ type resolver struct {
 	foreachKeys map[*Var]bool
 }
 
-// Check elaborates files into a Program. Diagnostics, including warnings,
-// come back in the list; the Program is nil when there are errors.
-func Check(files []*ast.File, opts Options) (*Program, *diag.List) {
+// newResolver makes the resolver of one Check, with the tapsets' aliases,
+// functions and globals declared.
+func newResolver(opts Options) *resolver {
 	r := &resolver{
 		kernel:   opts.Kernel,
 		binaries: opts.Binaries,
@@ -94,6 +94,13 @@ func Check(files []*ast.File, opts Options) (*Program, *diag.List) {
 		r.binaries = NewELFFiles()
 	}
 	r.declareTapsets(opts.Tapsets)
+	return r
+}
+
+// Check elaborates files into a Program. Diagnostics, including warnings,
+// come back in the list; the Program is nil when there are errors.
+func Check(files []*ast.File, opts Options) (*Program, *diag.List) {
+	r := newResolver(opts)
 	var decls []*ast.ProbeDecl
 	for _, f := range files {
 		for _, d := range f.Decls {

@@ -51,7 +51,7 @@ func resolveProcess(r *resolver, pp *ast.ProbePoint) []*Point {
 		if len(cs) == 2 && cs[1].Arg == nil && (cs[1].Name == "begin" || cs[1].Name == "end") {
 			return r.processEvent(pp, cs[1].Name)
 		}
-		r.add(diag.Errorf(diag.Semantic, "S120", pp.Span(), "probe point %s is not built yet in etap", pointText(pp)).
+		r.add(diag.Errorf(diag.Semantic, "S140", pp.Span(), "probe point %s is not built yet in etap", pointText(pp)).
 			WithHint("etap has process.begin, process.end and process(\"/path\").function/.statement/.mark"))
 		return nil
 	}
@@ -62,14 +62,14 @@ func resolveProcess(r *resolver, pp *ast.ProbePoint) []*Point {
 		return nil
 	}
 	if len(cs) < 2 {
-		r.add(diag.Errorf(diag.Semantic, "S120", pp.Span(), "process(%s) needs a point in the program", strconv.Quote(lit.Value)).
+		r.add(diag.Errorf(diag.Semantic, "S140", pp.Span(), "process(%s) needs a point in the program", strconv.Quote(lit.Value)).
 			WithHint("write process(%s).function(\"name\")", strconv.Quote(lit.Value)))
 		return nil
 	}
 	bin, err := r.binaries.Binary(lit.Value)
 	if err != nil {
 		if !pp.Optional && !pp.Sufficient {
-			r.add(diag.Errorf(diag.Semantic, "S121", lit.Span(), "cannot read program %s: %v", strconv.Quote(lit.Value), err))
+			r.add(diag.Errorf(diag.Semantic, "S141", lit.Span(), "cannot read program %s: %v", strconv.Quote(lit.Value), err))
 		}
 		return nil
 	}
@@ -91,7 +91,7 @@ func resolveProcess(r *resolver, pp *ast.ProbePoint) []*Point {
 			WithHint("use process.%s with a condition on execname()", cs[1].Name))
 		return nil
 	}
-	d := diag.Errorf(diag.Semantic, "S120", cs[1].Span(), "unknown process probe point .%s", cs[1].Name)
+	d := diag.Errorf(diag.Semantic, "S140", cs[1].Span(), "unknown process probe point .%s", cs[1].Name)
 	if near := diag.Closest(cs[1].Name, []string{"function", "statement", "mark", "provider", "begin", "end"}); near != "" {
 		d.WithHint("did you mean .%s?", near)
 	}
@@ -103,7 +103,7 @@ func resolveProcess(r *resolver, pp *ast.ProbePoint) []*Point {
 func (r *resolver) stringArg(c *ast.Component, example string) (string, bool) {
 	lit, ok := c.Arg.(*ast.StringLit)
 	if !ok {
-		r.add(diag.Errorf(diag.Semantic, "S122", c.Span(), ".%s needs a name", c.Name).WithHint("write .%s(%q)", c.Name, example))
+		r.add(diag.Errorf(diag.Semantic, "S142", c.Span(), ".%s needs a name", c.Name).WithHint("write .%s(%q)", c.Name, example))
 		return "", false
 	}
 	return lit.Value, true
@@ -258,14 +258,14 @@ func (r *resolver) processStatement(pr *processProbe, vmlinux *btf.Spec) []*Poin
 	}
 	lit, ok := cs[1].Arg.(*ast.IntLit)
 	if !ok {
-		r.add(diag.Errorf(diag.Semantic, "S122", cs[1].Span(), ".statement needs an address").
+		r.add(diag.Errorf(diag.Semantic, "S142", cs[1].Span(), ".statement needs an address").
 			WithHint("write .statement(0x1234).absolute"))
 		return nil
 	}
 	addr := uint64(lit.Value)
 	off, ok := pr.bin.FileOffset(addr)
 	if !ok {
-		r.add(diag.Errorf(diag.Semantic, "S123", lit.Span(), "address %#x is not in a loaded segment of %s", addr, pr.bin.Path))
+		r.add(diag.Errorf(diag.Semantic, "S143", lit.Span(), "address %#x is not in a loaded segment of %s", addr, pr.bin.Path))
 		return nil
 	}
 	rg, d := userRegisters(vmlinux, pr.pp, pr.bin)
@@ -289,7 +289,7 @@ func (r *resolver) processMarks(pr *processProbe, vmlinux *btf.Spec) []*Point {
 		markAt = 2
 	}
 	if len(cs) != markAt+1 || cs[markAt].Name != "mark" {
-		r.add(diag.Errorf(diag.Semantic, "S120", pr.pp.Span(), "probe point %s is not built yet in etap", pointText(pr.pp)).
+		r.add(diag.Errorf(diag.Semantic, "S140", pr.pp.Span(), "probe point %s is not built yet in etap", pointText(pr.pp)).
 			WithHint("write process(\"/path\").mark(\"name\") or process(\"/path\").provider(\"p\").mark(\"name\")"))
 		return nil
 	}
@@ -326,7 +326,7 @@ func (r *resolver) processMarks(pr *processProbe, vmlinux *btf.Spec) []*Point {
 		p := pr.point(text, m.Name, off, nil)
 		if m.Semaphore != 0 {
 			if p.Semaphore, ok = pr.bin.FileOffset(m.Semaphore); !ok {
-				r.add(diag.Errorf(diag.Semantic, "S123", pr.pp.Span(), "the semaphore of mark %s of %s is outside its segments", m.Name, pr.bin.Path))
+				r.add(diag.Errorf(diag.Semantic, "S143", pr.pp.Span(), "the semaphore of mark %s of %s is outside its segments", m.Name, pr.bin.Path))
 				continue
 			}
 		}
@@ -338,7 +338,7 @@ func (r *resolver) processMarks(pr *processProbe, vmlinux *btf.Spec) []*Point {
 		points = append(points, p)
 	}
 	if len(points) == 0 && !pr.pp.Optional && !pr.pp.Sufficient {
-		d := diag.Errorf(diag.Semantic, "S124", cs[markAt].Arg.Span(), "no mark of %s matches %q", pr.bin.Path, name)
+		d := diag.Errorf(diag.Semantic, "S144", cs[markAt].Arg.Span(), "no mark of %s matches %q", pr.bin.Path, name)
 		if len(names) == 0 {
 			d.WithHint("the program has no SDT probes (.note.stapsdt)")
 		} else if near := diag.Closest(name, names); near != "" {
@@ -438,7 +438,7 @@ func (r *resolver) processEvent(pp *ast.ProbePoint, which string) []*Point {
 	event := map[string]string{"begin": "sched_process_exec", "end": "sched_process_exit"}[which]
 	fields, err := r.kernel.TracepointFields("sched", event)
 	if err != nil {
-		r.add(diag.Errorf(diag.Semantic, "S125", pp.Span(), "process.%s needs the tracepoint sched:%s: %v", which, event, err))
+		r.add(diag.Errorf(diag.Semantic, "S145", pp.Span(), "process.%s needs the tracepoint sched:%s: %v", which, event, err))
 		return nil
 	}
 	p := tracepointPoint("sched", event, pp, fields)
@@ -446,7 +446,7 @@ func (r *resolver) processEvent(pp *ast.ProbePoint, which string) []*Point {
 	if which == "end" {
 		guard, ok := p.Fields["group_dead"]
 		if !ok {
-			r.add(diag.Errorf(diag.Semantic, "S125", pp.Span(), "process.end needs the group_dead field of sched:sched_process_exit (Linux 6.15 and later)"))
+			r.add(diag.Errorf(diag.Semantic, "S145", pp.Span(), "process.end needs the group_dead field of sched:sched_process_exit (Linux 6.15 and later)"))
 			return nil
 		}
 		p.Guard = &guard
