@@ -330,6 +330,9 @@ func (r *resolver) processMarks(pr *processProbe, vmlinux *btf.Spec) []*Point {
 				continue
 			}
 		}
+		// $$name and $$provider name the mark, as in stap.
+		p.Fields["$name"] = Field{Name: "$name", CType: "string", Type: String, Constant: true, Text: m.Name}
+		p.Fields["$provider"] = Field{Name: "$provider", CType: "string", Type: String, Constant: true, Text: m.Provider}
 		for i, spec := range strings.Fields(m.Args) {
 			f := sdtArg(spec, regs)
 			f.Name = fmt.Sprintf("arg%d", i+1)

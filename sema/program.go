@@ -163,10 +163,12 @@ type Field struct {
 	// Unsupported, when set, says what kind of field etap cannot read
 	// yet, such as "array and string fields".
 	Unsupported string
-	// Constant fields have Value and read nothing, as an SDT argument
-	// that the compiler knew ("4@$5").
+	// Constant fields have Value (a long) or Text (a string) and read
+	// nothing, as an SDT argument that the compiler knew ("4@$5") or a
+	// mark's $$name.
 	Constant bool
 	Value    int64
+	Text     string
 	// Deref, when set, reads the value from user memory at an offset from
 	// the register the field names, as an SDT argument on the stack
 	// ("8@-16(%rbp)").

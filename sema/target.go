@@ -102,6 +102,9 @@ func (p *Point) target(e *ast.TargetVar, want Type) (*Target, *diag.Diagnostic) 
 			WithHint("read $%s in a probe on the function's entry and keep it in a global array indexed by tid()", e.Name)
 	}
 	t := &Target{Field: f, Type: Long, CType: f.CType}
+	if f.Constant && f.Type == String {
+		t.Type = String
+	}
 	if f.Deref != nil {
 		t.Reads, t.User = []Read{*f.Deref}, true
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -46,7 +47,8 @@ probe process(%[1]q).function("add").return { printf("ret %%d %%d\n", $return, r
 // TestUSDTSemaphore probes the program's SDT marks: etap:tick runs only
 // while its semaphore is set, which attaching does, and its arguments
 // are a register (-4@%ebx) and memory on the stack (-8@8(%rsp));
-// etap:plain has a constant argument (-4@$7) and no semaphore.
+// etap:plain has a constant argument (-4@$7) and no semaphore. $$provider
+// and $$name name the mark.
 func TestUSDTSemaphore(t *testing.T) {
 	bin := cTarget(t)
 	out, err := exec.Command(bin, "3").Output()
@@ -55,12 +57,12 @@ func TestUSDTSemaphore(t *testing.T) {
 
 	script := fmt.Sprintf(`
 global plain
-probe process(%[1]q).mark("tick") { printf("tick %%d %%d\n", $arg1, $arg2) }
+probe process(%[1]q).mark("tick") { printf("%%s:%%s %%d %%d\n", $$provider, $$name, $arg1, $arg2) }
 probe process(%[1]q).provider("etap").mark("plain") { plain += $arg1 }
 probe end { printf("plain %%d\n", plain) }`, bin)
 	r := etap(t, "-c", bin+" 3", "-e", script)
 	require.Equal(t, 0, r.code, r.stderr)
-	assert.Equal(t, "tick 1 10\ntick 2 30\ntick 3 60\nplain 21\n", probeLines(r.stdout))
+	assert.Equal(t, "etap:tick 1 10\netap:tick 2 30\netap:tick 3 60\nplain 21\n", probeLines(r.stdout))
 	assert.Contains(t, r.stdout, "sum 60 fired 3\n")
 }
 
@@ -148,4 +150,20 @@ probe process(%[1]q).function("add").return { print_ubacktrace() }`, bin)
 	assert.Regexp(t, `^add\|add\+0x0/0x[0-9a-f]+ \[`+regexp.QuoteMeta(bin)+`\]\|0x[0-9a-f]+( 0x[0-9a-f]+)+$`, lines[0])
 	// On return the program is back in main, which called add.
 	assert.Regexp(t, `^ 0x[0-9a-f]{16} : main\+0x[0-9a-f]+/0x[0-9a-f]+ \[`+regexp.QuoteMeta(bin)+`\]$`, lines[1])
+}
+
+// TestUSDTPython probes the SDT marks Debian's python3 has: python:line
+// fires only while its semaphore is set, with the file, the function and
+// the line number as $arg1..$arg3 (registers 8@%r14 8@%rax -4@%ebp).
+func TestUSDTPython(t *testing.T) {
+	python, err := filepath.EvalSymlinks("/usr/bin/python3")
+	require.NoError(t, err, "Debian's python3 (package python3-minimal) is needed")
+	script := filepath.Join(t.TempDir(), "t.py")
+	require.NoError(t, os.WriteFile(script, []byte("def hello():\n    pass\nhello()\nhello()\n"), 0o644))
+	stp := fmt.Sprintf(`probe process(%q).provider("python").mark("line") {
+  if (user_string($arg1) == %q) printf("%%s %%d\n", user_string($arg2), $arg3)
+}`, python, script)
+	r := etap(t, "-c", python+" "+script, "-e", stp)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, "<module> 1\n<module> 3\nhello 2\n<module> 4\nhello 2\n", r.stdout)
 }

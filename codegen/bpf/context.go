@@ -82,7 +82,11 @@ var sizes = map[int]asm.Size{1: asm.Byte, 2: asm.Half, 4: asm.Word, 8: asm.DWord
 func (g *gen) field(e *ast.TargetVar) {
 	t := g.probe.Point.Targets[e]
 	f := t.Field
-	if f.Constant {
+	switch {
+	case f.Constant && t.Type == sema.String:
+		g.stringLit(f.Text)
+		return
+	case f.Constant:
 		g.emit(asm.LoadImm(asm.R0, f.Value, asm.DWord))
 		return
 	}
