@@ -108,6 +108,20 @@ probe process.end { printf("end %s %d\n", execname(), pid() == target()) }`
 	assert.Equal(t, "begin true 0\nend true 0\nbegin true 0\nend true 0\nend sh 1\n", r.stdout)
 }
 
+// TestProcessEndOncePerProcess: a Go program runs several threads, and
+// process.end fires when the last of them exits, once.
+func TestProcessEndOncePerProcess(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "gotarget")
+	out, err := exec.Command("go", "build", "-o", bin, "./testdata/gotarget").CombinedOutput()
+	require.NoError(t, err, string(out))
+	r := etap(t, "-c", bin, "-e", `global threads
+probe kernel.trace("sched:sched_process_exit") { if (pid() == target()) threads++ }
+probe process.end { printf("end %s %d\n", execname(), pid() == target()) }
+probe end { printf("threads %d\n", threads > 1) }`)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, "end gotarget 1\nthreads 1\n", probeLines(r.stdout))
+}
+
 // TestProcessListing checks that -p2 lists the functions a wildcard
 // matches in the symbol table, as stap -l does for a program without
 // debuginfo.
