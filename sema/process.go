@@ -134,6 +134,10 @@ func (r *resolver) processFunctions(pr *processProbe, vmlinux *btf.Spec) []*Poin
 	if !ok {
 		return nil
 	}
+	if strings.Contains(pattern, "@") {
+		r.add(notBuilt(cs[1].Arg.Span(), "source locations in function probes (@file:line)"))
+		return nil
+	}
 	suffix := ""
 	switch {
 	case len(cs) == 2:

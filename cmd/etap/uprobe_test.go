@@ -181,3 +181,24 @@ func TestUSDTPython(t *testing.T) {
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Equal(t, "<module> 1\n<module> 3\nhello 2\n<module> 4\nhello 2\n", r.stdout)
 }
+
+// TestUprobePID checks -x: of two shells that fork all the time, the
+// uprobe fires in the target only.
+func TestUprobePID(t *testing.T) {
+	var shells []*exec.Cmd
+	for range 2 {
+		sh := exec.Command("/bin/bash", "-c", "while true; do /bin/true; done")
+		require.NoError(t, sh.Start())
+		defer func() {
+			sh.Process.Kill()
+			sh.Wait()
+		}()
+		shells = append(shells, sh)
+	}
+	r := etap(t, "-x", fmt.Sprint(shells[0].Process.Pid), "-e", `global n
+probe process("/bin/bash").function("make_child") { n[pid()]++ }
+probe timer.ms(300) { exit() }
+probe end { foreach (p in n) printf("%s\n", p == target() ? "target" : "other") }`)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, "target\n", r.stdout)
+}
