@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 
 	"etap/codegen/bpf"
@@ -59,10 +60,38 @@ func (s *Session) attach(k *bpf.KernelProgram) (link.Link, error) {
 				WithHint("the kernel refuses kprobes on some functions (notrace, inlined or blacklisted ones)")
 		}
 		return l, nil
+	case bpf.AttachUprobe, bpf.AttachUretprobe:
+		return s.attachUprobe(k, prog)
 	}
 	l, err := link.Tracepoint(k.Point.Group, k.Point.Event, prog, nil)
 	if err != nil {
 		return nil, fmt.Errorf("attach tracepoint %s:%s: %w", k.Point.Group, k.Point.Event, err)
+	}
+	return l, nil
+}
+
+// attachUprobe attaches a uprobe or uretprobe at an offset in a binary,
+// with the semaphore of an SDT probe, which the kernel increments in every
+// process that maps the binary, for as long as the probe is attached. In
+// a -c or -x run it fires in the target process only, as stap's do.
+func (s *Session) attachUprobe(k *bpf.KernelProgram, prog *ebpf.Program) (link.Link, error) {
+	p := k.Point
+	ex, err := link.OpenExecutable(p.Binary)
+	if err != nil {
+		return nil, diag.Errorf(diag.Attach, "A003", p.Span, "cannot attach %s: %v", p.Text, err)
+	}
+	opts := &link.UprobeOptions{Address: p.Address, RefCtrOffset: p.Semaphore, PID: s.target}
+	attach := ex.Uprobe
+	if k.Attach == bpf.AttachUretprobe {
+		attach = ex.Uretprobe
+	}
+	l, err := attach("", prog, opts)
+	if err != nil {
+		d := diag.Errorf(diag.Attach, "A003", p.Span, "cannot attach %s: %v", p.Text, err)
+		if s.target != 0 {
+			d.WithHint("is process %d still running?", s.target)
+		}
+		return nil, d
 	}
 	return l, nil
 }

@@ -25,6 +25,8 @@ type Session struct {
 	links []link.Link
 	// scalars is the live, memory-mapped value of the scalars map.
 	scalars []byte
+	// target is target(): uprobes attach for this process only when set.
+	target int
 }
 
 // Load creates the maps and loads the kernel programs, which runs the

@@ -75,6 +75,7 @@ func (s *Session) Run(ctx context.Context, o RunOptions) (Result, error) {
 		r.user[up.Kind] = append(r.user[up.Kind], &userProbe{prog: prog, up: up})
 	}
 	s.initScalars(o.Target)
+	s.target = o.Target
 
 	reader, err := s.reader()
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 
 	"etap/maps"
 )
@@ -31,6 +32,8 @@ type Printer struct {
 	stderr io.Writer
 	buf    []byte
 	vals   []maps.Value
+	// symbols names the addresses of symbolic strings; made on first use.
+	symbols *Symbols
 }
 
 // printSite is a PrintSite prepared for decoding.
@@ -126,7 +129,7 @@ func (p *Printer) print(id uint32, body []byte) error {
 		if string(b) != s.last[i] {
 			s.last[i] = string(b)
 		}
-		vals = append(vals, maps.StringValue(s.last[i]))
+		vals = append(vals, maps.StringValue(p.expand(s.last[i])))
 	}
 	p.vals = vals
 	p.buf = AppendFormat(p.buf, s.dirs, vals)
@@ -134,6 +137,18 @@ func (p *Printer) print(id uint32, body []byte) error {
 		return p.Flush()
 	}
 	return nil
+}
+
+// expand replaces the symbolic strings in str by the names of their
+// addresses.
+func (p *Printer) expand(str string) string {
+	if strings.IndexByte(str, maps.SymbolicEscape) < 0 {
+		return str
+	}
+	if p.symbols == nil {
+		p.symbols = NewSymbols()
+	}
+	return maps.ExpandSymbolic(str, p.symbols.Name)
 }
 
 // runtimeError reports an error record as stap does, after the output

@@ -9,8 +9,11 @@ import (
 
 // Options are what Check needs besides the files.
 type Options struct {
-	Kernel  Kernel
-	Library Library
+	Kernel Kernel
+	// Binaries reads the programs of process(...) probes; nil reads this
+	// machine's files.
+	Binaries Binaries
+	Library  Library
 	// Tapsets are library files: their aliases serve the script's probe
 	// points, and their functions and globals are declared only when the
 	// script uses them, so that an unused part costs nothing and cannot
@@ -30,6 +33,7 @@ const maxInferencePasses = 64
 // resolver holds the state of one Check.
 type resolver struct {
 	kernel      Kernel
+	binaries    Binaries
 	lib         Library
 	unoptimized bool
 	diags       *diag.List
@@ -73,11 +77,12 @@ type resolver struct {
 	foreachKeys map[*Var]bool
 }
 
-// Check elaborates files into a Program. Diagnostics, including warnings,
-// come back in the list; the Program is nil when there are errors.
-func Check(files []*ast.File, opts Options) (*Program, *diag.List) {
+// newResolver makes the resolver of one Check, with the tapsets' aliases,
+// functions and globals declared.
+func newResolver(opts Options) *resolver {
 	r := &resolver{
 		kernel:      opts.Kernel,
+		binaries:    opts.Binaries,
 		lib:         opts.Library,
 		unoptimized: opts.Unoptimized,
 		diags:       &diag.List{},
@@ -97,7 +102,17 @@ func Check(files []*ast.File, opts Options) (*Program, *diag.List) {
 		tapsetFiles:   tapsetNames(opts.Tapsets),
 		foreachKeys:   map[*Var]bool{},
 	}
+	if r.binaries == nil {
+		r.binaries = NewELFFiles()
+	}
 	r.declareTapsets(opts.Tapsets)
+	return r
+}
+
+// Check elaborates files into a Program. Diagnostics, including warnings,
+// come back in the list; the Program is nil when there are errors.
+func Check(files []*ast.File, opts Options) (*Program, *diag.List) {
+	r := newResolver(opts)
 	var decls []*ast.ProbeDecl
 	for _, f := range files {
 		for _, d := range f.Decls {

@@ -74,6 +74,10 @@ func pointKindText(k PointKind) string {
 		return "kprobe"
 	case PointKretprobe:
 		return "kretprobe"
+	case PointUprobe:
+		return "uprobe"
+	case PointUretprobe:
+		return "uretprobe"
 	}
 	return "?"
 }

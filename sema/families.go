@@ -32,12 +32,12 @@ var families = []family{
 	{prefix: []string{"kernel", "function"}, resolve: resolveFunction},
 	{prefix: []string{"kprobe"}, resolve: resolveFunction},
 	{prefix: []string{"module"}, resolve: resolveFunction},
+	{prefix: []string{"process"}, resolve: resolveProcess},
 }
 
 // unbuilt are families etap knows but cannot attach yet.
 var unbuilt = map[string]string{
 	"syscall_any": "use kernel.trace(\"raw_syscalls:sys_enter\") for now",
-	"process":     "",
 	"perf":        "",
 	"procfs":      "",
 	"kernel":      "",
@@ -72,7 +72,7 @@ func (r *resolver) resolvePoint(pp *ast.ProbePoint) []*Point {
 		return nil
 	}
 	d := diag.Errorf(diag.Semantic, "S102", first.Span(), "unknown probe point %s", pointText(pp))
-	names := []string{"begin", "end", "error", "never", "timer", "kernel", "kprobe", "module"}
+	names := []string{"begin", "end", "error", "never", "timer", "kernel", "kprobe", "module", "process"}
 	if near := diag.Closest(first.Name, names); near != "" {
 		d.WithHint("did you mean '%s'?", near)
 	} else {

@@ -248,45 +248,51 @@ func btfError(pp *ast.ProbePoint, module string, err error) *diag.Diagnostic {
 		WithHint("kernel function probes need a kernel built with CONFIG_DEBUG_INFO_BTF (/sys/kernel/btf/vmlinux)")
 }
 
-// regs is where a kprobe's context holds the parameters and the return
-// value: offsets in struct pt_regs.
-type regs struct {
-	args []int
-	ret  int
+// Regs is where a probe's context (struct pt_regs) holds the parameters
+// and the return value: offsets of the registers in it.
+type Regs struct {
+	Args []int
+	Ret  int
 }
 
-// registers finds the argument and return registers in the kernel's
-// struct pt_regs.
-func registers(vmlinux *btf.Spec, pp *ast.ProbePoint) (*regs, *diag.Diagnostic) {
+// registers finds the argument and return registers of the kernel's
+// calling convention in its struct pt_regs.
+func registers(vmlinux *btf.Spec, pp *ast.ProbePoint) (*Regs, *diag.Diagnostic) {
 	args, ok := argRegisters[runtime.GOARCH]
 	if !ok {
-		return nil, notBuilt(pp.Span(), "kernel function probes on "+runtime.GOARCH)
+		return nil, notBuilt(pp.Span(), "function probes on "+runtime.GOARCH)
 	}
+	offs, d := ptRegsOffsets(vmlinux, pp, append([]string{returnRegisters[runtime.GOARCH]}, args...))
+	if d != nil {
+		return nil, d
+	}
+	return &Regs{Ret: offs[0], Args: offs[1:]}, nil
+}
+
+// ptRegsOffsets finds the 8-byte members of the kernel's struct pt_regs.
+func ptRegsOffsets(vmlinux *btf.Spec, pp *ast.ProbePoint, names []string) ([]int, *diag.Diagnostic) {
 	var ptRegs *btf.Struct
 	if err := vmlinux.TypeByName("pt_regs", &ptRegs); err != nil {
 		return nil, diag.Errorf(diag.Semantic, "S116", pp.Span(), "the kernel's BTF has no usable struct pt_regs: %v", err)
 	}
 	var missing []string
-	offset := func(name string) int {
+	offs := make([]int, len(names))
+	for i, name := range names {
 		m, off, ok := findMember(ptRegs, name)
 		if size, _, isScalar := scalar(m.Type); !ok || !isScalar || size != 8 {
 			missing = append(missing, name)
 		}
-		return off
-	}
-	rg := &regs{ret: offset(returnRegisters[runtime.GOARCH])}
-	for _, name := range args {
-		rg.args = append(rg.args, offset(name))
+		offs[i] = off
 	}
 	if missing != nil {
 		return nil, diag.Errorf(diag.Semantic, "S116", pp.Span(), "the kernel's struct pt_regs has no 8-byte member %s", strings.Join(missing, ", "))
 	}
-	return rg, nil
+	return offs, nil
 }
 
 // point makes the Point of one function: its parameters as context
 // variables, and $return in a .return probe.
-func (fp *functionProbe) point(fn *btf.Func, rg *regs) *Point {
+func (fp *functionProbe) point(fn *btf.Func, rg *Regs) *Point {
 	proto := fn.Type.(*btf.FuncProto)
 	p := &Point{
 		Text:     fmt.Sprintf("%s(%s)%s", fp.family, strconv.Quote(fn.Name), fp.suffix),
@@ -295,6 +301,7 @@ func (fp *functionProbe) point(fn *btf.Func, rg *regs) *Point {
 		Function: fn.Name,
 		Module:   fp.module,
 		Fields:   map[string]Field{},
+		Regs:     rg,
 		Span:     fp.pp.Span(),
 	}
 	// Each parameter of up to 8 bytes takes the next register; after a
@@ -313,10 +320,10 @@ func (fp *functionProbe) point(fn *btf.Func, rg *regs) *Point {
 		case !ok:
 			f.Unsupported = "parameters passed by value as structs"
 			lost = "parameters after a struct passed by value"
-		case i >= len(rg.args):
+		case i >= len(rg.Args):
 			f.Unsupported = "parameters passed on the stack"
 		default:
-			f.Offset, f.Size, f.Signed, f.Type = rg.args[i], size, signed, Long
+			f.Offset, f.Size, f.Signed, f.Type = rg.Args[i], size, signed, Long
 		}
 		p.Fields[param.Name] = f
 	}
@@ -325,7 +332,7 @@ func (fp *functionProbe) point(fn *btf.Func, rg *regs) *Point {
 		if _, void := proto.Return.(*btf.Void); !void && proto.Return != nil {
 			f := Field{Name: "return", CType: cType(proto.Return), BTF: proto.Return}
 			if size, signed, ok := scalar(proto.Return); ok {
-				f.Offset, f.Size, f.Signed, f.Type = rg.ret, size, signed, Long
+				f.Offset, f.Size, f.Signed, f.Type = rg.Ret, size, signed, Long
 			} else {
 				f.Unsupported = "struct return values"
 			}

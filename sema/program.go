@@ -98,6 +98,20 @@ type Point struct {
 	// Function names the kernel function of a kprobe or kretprobe, and
 	// Module its module ("" for the kernel itself).
 	Function, Module string
+	// Binary is the file a uprobe attaches to, and Address the offset in
+	// that file; Semaphore, when not 0, is the file offset of an SDT
+	// probe's semaphore, which the kernel increments while it is attached.
+	Binary             string
+	Address, Semaphore uint64
+	// Regs places the arguments and the return value in the context of
+	// kprobes and uprobes, for uint_arg(n) and friends; nil elsewhere.
+	Regs *Regs
+	// Guard, when set, is a context field that must be nonzero for the
+	// handler to run, such as group_dead for process.end.
+	Guard *Field
+	// Family, when set, limits the handler in -c/-x runs to the target
+	// process and its descendants, by the task_struct members it names.
+	Family *TaskLinks
 	// Fields are the context variables ($name) the point provides.
 	Fields map[string]Field
 	// Targets says how the handler reads each context variable at this
@@ -122,7 +136,20 @@ const (
 	// (struct pt_regs).
 	PointKprobe
 	PointKretprobe
+	// PointUprobe and PointUretprobe fire when a user-space function is
+	// entered and when it returns, or, for PointUprobe, when an
+	// instruction (an SDT probe's nop) runs; their context is the
+	// registers.
+	PointUprobe
+	PointUretprobe
 )
+
+// TaskLinks are the offsets in struct task_struct of what ties a task to
+// its process and its parent: enough to tell whether the current task
+// descends from a given process.
+type TaskLinks struct {
+	RealParent, Tgid int
+}
 
 // Field is a context variable read from the probe's context: a tracepoint
 // record's field, or the register that holds a function's parameter.
@@ -145,6 +172,16 @@ type Field struct {
 	// Unsupported, when set, says what kind of field etap cannot read
 	// yet, such as "array fields".
 	Unsupported string
+	// Constant fields have Value (a long) or Text (a string) and read
+	// nothing, as an SDT argument that the compiler knew ("4@$5") or a
+	// mark's $$name.
+	Constant bool
+	Value    int64
+	Text     string
+	// Deref, when set, reads the value from user memory at an offset from
+	// the register the field names, as an SDT argument on the stack
+	// ("8@-16(%rbp)").
+	Deref *Read
 }
 
 // Probe is one probe handler bound to one resolved point. A declaration with

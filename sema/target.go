@@ -24,6 +24,8 @@ type Target struct {
 	// memory; CType is the C type of the value read.
 	Type  Type
 	CType string
+	// User says that Reads load from user memory.
+	User bool
 	// StringOffset and StringMax place a String: it starts StringOffset
 	// bytes after the address the last value holds, and has at most
 	// StringMax bytes (0: up to MAXSTRINGLEN), as in a `char comm[16]`.
@@ -86,7 +88,7 @@ func (p *Point) target(e *ast.TargetVar, want Type) (*Target, *diag.Diagnostic) 
 	if f.Unsupported != "" {
 		return nil, notBuilt(e.Span(), fmt.Sprintf("%s such as $%s (%s)", f.Unsupported, e.Name, f.CType))
 	}
-	if p.Kind == PointKretprobe && e.Name != "return" {
+	if (p.Kind == PointKretprobe || p.Kind == PointUretprobe) && e.Name != "return" {
 		// The registers that held the parameters hold something else by
 		// the time the function returns.
 		return nil, notBuilt(e.Span(), fmt.Sprintf("parameters in .return probes such as $%s", e.Name)).
@@ -100,7 +102,16 @@ func (p *Point) target(e *ast.TargetVar, want Type) (*Target, *diag.Diagnostic) 
 		}
 		return t, nil
 	}
+	if f.Constant && f.Type == String {
+		t.Type = String
+	}
+	if f.Deref != nil {
+		t.Reads, t.User = []Read{*f.Deref}, true
+	}
 	if f.BTF == nil {
+		if len(e.Fields) > 0 {
+			return nil, memberError(e.Span(), "$%s is %s, without a type to follow ->%s in", e.Name, f.CType, e.Fields[0])
+		}
 		return t, nil
 	}
 	return t.follow(f.BTF, e.Fields, "$"+e.Name, e.Span(), want)
@@ -167,11 +178,11 @@ func (t *Target) follow(cur btf.Type, fields []string, path string, span diag.Sp
 // missingField reports a context variable the point does not have, with
 // the nearest one it has.
 func (p *Point) missingField(e *ast.TargetVar) *diag.Diagnostic {
-	if e.Name == "return" && p.Kind == PointKprobe {
+	if e.Name == "return" && (p.Kind == PointKprobe || p.Kind == PointUprobe) {
 		return diag.Errorf(diag.Semantic, "S031", e.Span(), "%s has no $return: it fires on entry", p.Text).
 			WithHint("probe %s.return", p.Text)
 	}
-	if e.Name == "return" && p.Kind == PointKretprobe {
+	if e.Name == "return" && (p.Kind == PointKretprobe || p.Kind == PointUretprobe) {
 		return diag.Errorf(diag.Semantic, "S031", e.Span(), "%s has no $return: %s returns nothing", p.Text, p.Function)
 	}
 	names := make([]string, 0, len(p.Fields))

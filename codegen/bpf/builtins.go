@@ -45,6 +45,8 @@ func init() {
 		printBuiltin("print", ""),
 		printBuiltin("println", "\n"),
 	}
+	list = append(list, argBuiltins()...)
+	list = append(list, usymBuiltins()...)
 	builtins = map[string]*builtin{}
 	for _, b := range list {
 		builtins[b.Name] = b

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/cilium/ebpf"
@@ -141,14 +140,9 @@ func programName(i int, p *sema.Point) string {
 		base = p.Function
 	}
 	if base == "" {
-		base = strings.Map(func(r rune) rune {
-			if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
-				return r
-			}
-			return '_'
-		}, p.Text)
+		base = p.Text
 	}
-	name := fmt.Sprintf("p%d_%s", i, base)
+	name := fmt.Sprintf("p%d_%s", i, sanitize(base))
 	if len(name) > 15 {
 		name = name[:15]
 	}

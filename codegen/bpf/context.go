@@ -1,6 +1,8 @@
 package bpf
 
 import (
+	"fmt"
+
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
 
@@ -18,6 +20,10 @@ const (
 	// Function, on its entry and its return.
 	AttachKprobe
 	AttachKretprobe
+	// AttachUprobe and AttachUretprobe attach at KernelProgram.Point's
+	// Address in its Binary, with its Semaphore for an SDT probe.
+	AttachUprobe
+	AttachUretprobe
 )
 
 // attachOf returns the program type and the attachment of a kernel point.
@@ -34,6 +40,10 @@ func attachOf(p *sema.Point) (ebpf.ProgramType, Attach) {
 		return ebpf.Kprobe, AttachKprobe
 	case sema.PointKretprobe:
 		return ebpf.Kprobe, AttachKretprobe
+	case sema.PointUprobe:
+		return ebpf.Kprobe, AttachUprobe
+	case sema.PointUretprobe:
+		return ebpf.Kprobe, AttachUretprobe
 	}
 	return ebpf.TracePoint, AttachTracepoint
 }
@@ -46,6 +56,13 @@ func (k *KernelProgram) attachText() string {
 		return "kprobe " + k.Point.Function
 	case AttachKretprobe:
 		return "kretprobe " + k.Point.Function
+	case AttachUprobe, AttachUretprobe:
+		kind := map[Attach]string{AttachUprobe: "uprobe", AttachUretprobe: "uretprobe"}[k.Attach]
+		s := fmt.Sprintf("%s %s+%#x", kind, k.Point.Binary, k.Point.Address)
+		if k.Point.Semaphore != 0 {
+			s += fmt.Sprintf(" semaphore %#x", k.Point.Semaphore)
+		}
+		return s
 	}
 	return "tracepoint " + k.Point.Group + ":" + k.Point.Event
 }
@@ -67,6 +84,12 @@ func (g *gen) field(e *ast.TargetVar) {
 	t := g.probe.Point.Targets[e]
 	f := t.Field
 	switch {
+	case f.Constant && t.Type == sema.String:
+		g.stringLit(f.Text)
+		return
+	case f.Constant:
+		g.emit(asm.LoadImm(asm.R0, f.Value, asm.DWord))
+		return
 	case f.Address:
 		g.emit(asm.Mov.Reg(asm.R0, regCtx), asm.Add.Imm(asm.R0, int32(f.Offset)))
 	case f.DataLoc:
@@ -89,10 +112,15 @@ func (g *gen) cast(e *ast.TargetExpr) {
 	g.follow(g.c.prog.Casts[e])
 }
 
-// follow replaces the base value in R0 by what t reads from it.
+// follow replaces the base value in R0 by what t reads from it: from user
+// memory for the arguments of user-space probes.
 func (g *gen) follow(t *sema.Target) {
+	read := asm.FnProbeReadKernel
+	if t.User {
+		read = asm.FnProbeReadUser
+	}
 	for _, rd := range t.Reads {
-		g.readKernel(rd)
+		g.readMemory(rd, read)
 	}
 	if t.Type == sema.String {
 		g.readKernelString(t.StringOffset, t.StringMax)
@@ -109,7 +137,11 @@ func (g *gen) signExtend(size int, signed bool) {
 
 // readKernel replaces the address in R0 by the value rd reads from kernel
 // memory at an offset from it, through a stack slot.
-func (g *gen) readKernel(rd sema.Read) {
+func (g *gen) readKernel(rd sema.Read) { g.readMemory(rd, asm.FnProbeReadKernel) }
+
+// readMemory replaces the address in R0 by the value rd reads with the
+// helper read, bpf_probe_read_kernel or bpf_probe_read_user.
+func (g *gen) readMemory(rd sema.Read, read asm.BuiltinFunc) {
 	slot := g.pushStack()
 	defer g.popStack()
 	g.emit(
@@ -118,7 +150,7 @@ func (g *gen) readKernel(rd sema.Read) {
 		asm.Mov.Reg(asm.R1, asm.R10),
 		asm.Add.Imm(asm.R1, int32(slot)),
 		asm.Mov.Imm(asm.R2, int32(rd.Size)),
-		asm.FnProbeReadKernel.Call(),
+		read.Call(),
 		asm.LoadMem(asm.R0, asm.R10, int16(slot), sizes[rd.Size]),
 	)
 	g.signExtend(rd.Size, rd.Signed)

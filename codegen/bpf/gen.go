@@ -101,6 +101,7 @@ func (g *gen) compileProbe() asm.Instructions {
 	if g.probe.Point.Kernel {
 		g.emit(asm.LoadMem(asm.R0, regGlobals, int16(g.c.abi.Hidden.Exiting), asm.DWord))
 		g.leaveIf(asm.JNE)
+		g.pointFilters()
 	}
 	for _, v := range g.probe.Locals {
 		g.initLocal(v)

@@ -99,6 +99,12 @@ func (g *gen) print(format string, args []ast.Expr) {
 	for i, a := range args {
 		types[i] = g.typeOf(a).ABI()
 	}
+	g.printWith(format, types, func(i int) { g.expr(args[i]) })
+}
+
+// printWith sends a print record of values of the given types, each of
+// which arg emits into R0.
+func (g *gen) printWith(format string, types []maps.Type, arg func(i int)) {
 	g.c.abi.Prints = append(g.c.abi.Prints, maps.PrintSite{Format: format, Args: types})
 	id := len(g.c.abi.Prints) - 1
 
@@ -106,7 +112,7 @@ func (g *gen) print(format string, args []ast.Expr) {
 	size := maps.HeaderSize + p.TupleSize(types)
 	rec := g.allocScratch(size)
 	for i, off := range p.TupleOffsets(types) {
-		g.expr(args[i])
+		arg(i)
 		if types[i] == maps.String {
 			g.copyString(regScratch, rec+maps.HeaderSize+off, asm.R0)
 			continue

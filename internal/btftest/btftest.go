@@ -36,6 +36,11 @@ const (
 	DnameInlineLen = 32
 	DentrySize     = 56
 	PtRegsSize     = 168
+	// TaskTgid and TaskRealParent place task_struct's pid_t tgid and
+	// struct task_struct *real_parent.
+	TaskTgid       = 8
+	TaskRealParent = 16
+	TaskSize       = 24
 )
 
 // PtRegs are the offsets of struct pt_regs's members on x86_64.
@@ -176,8 +181,14 @@ func types() (kernel, module []btf.Type) {
 	}
 	p := func(name string, t btf.Type) btf.FuncParam { return btf.FuncParam{Name: name, Type: t} }
 	filep, bufp, countp, posp := p("file", ptr(file)), p("buf", ptr(char)), p("count", sizeT), p("pos", ptr(loffT))
+	task := &btf.Struct{Name: "task_struct", Size: TaskSize}
+	task.Members = []btf.Member{
+		{Name: "tgid", Type: intT, Offset: bits(TaskTgid)},
+		{Name: "real_parent", Type: ptr(task), Offset: bits(TaskRealParent)},
+	}
 	kernel = []btf.Type{
 		ptRegs,
+		task,
 		fn("vfs_read", ssizeT, filep, bufp, countp, posp),
 		fn("vfs_write", ssizeT, filep, p("buf", ptr(&btf.Const{Type: char})), countp, posp),
 		fn("vfs_fsync", intT, filep, p("datasync", intT)),

@@ -104,6 +104,21 @@ format:
 
 print fmt: "filename=%s pid=%d old_pid=%d", __get_str(filename), REC->pid, REC->old_pid
 `
+	formatProcessExit = `name: sched_process_exit
+ID: 369
+format:
+	field:unsigned short common_type;	offset:0;	size:2;	signed:0;
+	field:unsigned char common_flags;	offset:2;	size:1;	signed:0;
+	field:unsigned char common_preempt_count;	offset:3;	size:1;	signed:0;
+	field:int common_pid;	offset:4;	size:4;	signed:1;
+
+	field:char comm[16];	offset:8;	size:16;	signed:0;
+	field:pid_t pid;	offset:24;	size:4;	signed:1;
+	field:int prio;	offset:28;	size:4;	signed:1;
+	field:bool group_dead;	offset:32;	size:1;	signed:0;
+
+print fmt: "comm=%s pid=%d prio=%d group_dead=%s", REC->comm, REC->pid, REC->prio, REC->group_dead ? "true" : "false"
+`
 )
 
 // Formats are the tracepoints of Kernel, by "group:event".
@@ -114,6 +129,7 @@ var Formats = map[string]string{
 	"raw_syscalls:sys_enter":    formatRawSysEnter,
 	"sched:sched_switch":        formatSchedSwitch,
 	"sched:sched_process_exec":  formatProcessExec,
+	"sched:sched_process_exit":  formatProcessExit,
 }
 
 // Kernel is a sema.Kernel with the tracepoints of Formats, or of its own

@@ -1,0 +1,304 @@
+package sema
+
+import (
+	"bytes"
+	"debug/dwarf"
+	"debug/elf"
+	"errors"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// Binaries is what sema needs to know about user-space programs for
+// process(...) probes: their function symbols, their SDT probes and the
+// names of their functions' parameters. ELFFiles reads the real files;
+// tests may use a fake.
+type Binaries interface {
+	// Binary reads the program at path; a name without a slash is looked
+	// up in PATH, as a shell would.
+	Binary(path string) (*Binary, error)
+	// Params names the parameters of a function, in order, from the
+	// binary's DWARF; nil when the binary has no DWARF for it.
+	Params(b *Binary, function string) []Param
+}
+
+// Binary is what an executable or shared library offers to probe.
+type Binary struct {
+	// Path is the file, absolute and with symbolic links resolved: uprobes
+	// attach to an inode.
+	Path string
+	// Go is set for Go programs, whose functions take their arguments in
+	// other registers than the C calling convention's.
+	Go bool
+	// Functions are the defined function symbols, sorted by name, each
+	// name once.
+	Functions []Symbol
+	// Marks are the SDT probes of the .note.stapsdt section.
+	Marks []Mark
+	// Loads are the loadable segments, to turn addresses into offsets in
+	// the file, which is what uprobes attach at.
+	Loads []Segment
+}
+
+// Symbol is one function of a binary.
+type Symbol struct {
+	Name       string
+	Addr, Size uint64
+}
+
+// Mark is one SDT probe (USDT): a nop at Addr that user space marked with
+// its provider and name, whose arguments Args describes in the
+// assembler's operand syntax ("-4@%edi 8@-16(%rbp)"). Semaphore, when not
+// 0, is the address of a counter the program tests before it computes the
+// arguments: attaching must increment it.
+type Mark struct {
+	Provider, Name  string
+	Addr, Semaphore uint64
+	Args            string
+}
+
+// Segment is one PT_LOAD program header.
+type Segment struct {
+	Addr, Size, Offset uint64
+}
+
+// Param is one parameter of a function, from DWARF.
+type Param struct {
+	Name string
+	// Size is its size in bytes; Float is set for floating-point
+	// parameters, which travel in other registers.
+	Size  int
+	Float bool
+	// Signed is set for signed integers.
+	Signed bool
+	CType  string
+}
+
+// FileOffset turns an address of the binary into an offset in its file.
+func (b *Binary) FileOffset(addr uint64) (uint64, bool) {
+	for _, s := range b.Loads {
+		if s.Addr <= addr && addr < s.Addr+s.Size {
+			return addr - s.Addr + s.Offset, true
+		}
+	}
+	return 0, false
+}
+
+// ELFFiles reads binaries with debug/elf, each once.
+type ELFFiles struct {
+	mu    sync.Mutex
+	files map[string]*elfEntry
+}
+
+type elfEntry struct {
+	bin    *Binary
+	err    error
+	params map[string][]Param
+}
+
+// NewELFFiles returns a Binaries that reads the files of this machine.
+func NewELFFiles() *ELFFiles { return &ELFFiles{files: map[string]*elfEntry{}} }
+
+// Binary reads the file at path, or finds a bare name in PATH.
+func (e *ELFFiles) Binary(path string) (*Binary, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if ent, ok := e.files[path]; ok {
+		return ent.bin, ent.err
+	}
+	bin, err := readBinary(path)
+	e.files[path] = &elfEntry{bin: bin, err: err}
+	return bin, err
+}
+
+// Params reads the DWARF of b on first use.
+func (e *ELFFiles) Params(b *Binary, function string) []Param {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	ent, ok := e.files[b.Path]
+	if !ok {
+		ent = &elfEntry{bin: b}
+		e.files[b.Path] = ent
+	}
+	if ent.params == nil {
+		ent.params = readParams(b.Path)
+	}
+	return ent.params[function]
+}
+
+func readBinary(path string) (*Binary, error) {
+	if !strings.Contains(path, "/") {
+		found, err := exec.LookPath(path)
+		if err != nil {
+			return nil, err
+		}
+		path = found
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		abs = real
+	}
+	f, err := elf.Open(abs)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if f.Type != elf.ET_EXEC && f.Type != elf.ET_DYN {
+		return nil, fmt.Errorf("%s is not an executable or a shared library", abs)
+	}
+	b := &Binary{Path: abs, Go: f.Section(".go.buildinfo") != nil || f.Section(".gopclntab") != nil}
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_LOAD {
+			b.Loads = append(b.Loads, Segment{Addr: p.Vaddr, Size: p.Memsz, Offset: p.Off})
+		}
+	}
+	syms, _ := f.Symbols()
+	dyn, _ := f.DynamicSymbols()
+	seen := map[string]bool{}
+	for _, s := range append(syms, dyn...) {
+		if elf.ST_TYPE(s.Info) != elf.STT_FUNC && elf.ST_TYPE(s.Info) != elf.STT_GNU_IFUNC || s.Value == 0 || s.Section == elf.SHN_UNDEF || seen[s.Name] {
+			continue
+		}
+		seen[s.Name] = true
+		b.Functions = append(b.Functions, Symbol{Name: s.Name, Addr: s.Value, Size: s.Size})
+	}
+	sort.Slice(b.Functions, func(i, j int) bool { return b.Functions[i].Name < b.Functions[j].Name })
+	if b.Marks, err = readMarks(f); err != nil {
+		return nil, fmt.Errorf("%s: %w", abs, err)
+	}
+	return b, nil
+}
+
+// readMarks parses the SDT notes. Each note's descriptor holds the
+// probe's address, the link-time address of the .stapsdt.base section and
+// the semaphore's address, then three NUL-terminated strings: provider,
+// name and argument operands. A binary moved since it was linked (by
+// prelink) has its .stapsdt.base elsewhere: the addresses move with it.
+func readMarks(f *elf.File) ([]Mark, error) {
+	sec := f.Section(".note.stapsdt")
+	if sec == nil {
+		return nil, nil
+	}
+	data, err := sec.Data()
+	if err != nil {
+		return nil, fmt.Errorf("read .note.stapsdt: %w", err)
+	}
+	var shift uint64
+	base := f.Section(".stapsdt.base")
+	bo := f.ByteOrder
+	var marks []Mark
+	for len(data) >= 12 {
+		nameSize, descSize, typ := bo.Uint32(data), bo.Uint32(data[4:]), bo.Uint32(data[8:])
+		nameEnd := 12 + align4(int(nameSize))
+		descEnd := nameEnd + align4(int(descSize))
+		if descEnd > len(data) || int(descSize) < 24 {
+			return nil, errors.New("truncated .note.stapsdt")
+		}
+		name := string(bytes.TrimRight(data[12:12+nameSize], "\x00"))
+		desc := data[nameEnd : nameEnd+int(descSize)]
+		data = data[descEnd:]
+		if name != "stapsdt" || typ != 3 {
+			continue
+		}
+		m := Mark{Addr: bo.Uint64(desc), Semaphore: bo.Uint64(desc[16:])}
+		if base != nil {
+			shift = base.Addr - bo.Uint64(desc[8:])
+		}
+		m.Addr += shift
+		if m.Semaphore != 0 {
+			m.Semaphore += shift
+		}
+		strs := strings.SplitN(string(desc[24:]), "\x00", 4)
+		if len(strs) < 3 {
+			return nil, errors.New("bad .note.stapsdt descriptor")
+		}
+		m.Provider, m.Name, m.Args = strs[0], strs[1], strs[2]
+		marks = append(marks, m)
+	}
+	return marks, nil
+}
+
+func align4(n int) int { return (n + 3) &^ 3 }
+
+// readParams reads every function's parameters from the DWARF of the file
+// at path; a binary without DWARF has none.
+func readParams(path string) map[string][]Param {
+	params := map[string][]Param{}
+	f, err := elf.Open(path)
+	if err != nil {
+		return params
+	}
+	defer f.Close()
+	d, err := f.DWARF()
+	if err != nil {
+		return params
+	}
+	r := d.Reader()
+	for {
+		ent, err := r.Next()
+		if err != nil || ent == nil {
+			return params
+		}
+		if ent.Tag != dwarf.TagSubprogram || !ent.Children {
+			continue
+		}
+		name, _ := ent.Val(dwarf.AttrName).(string)
+		var list []Param
+		for {
+			child, err := r.Next()
+			if err != nil || child == nil || child.Tag == 0 {
+				break
+			}
+			if child.Children {
+				r.SkipChildren()
+			}
+			if child.Tag != dwarf.TagFormalParameter {
+				continue
+			}
+			// Go marks its results as parameters too.
+			if out, _ := child.Val(dwarf.AttrVarParam).(bool); out {
+				continue
+			}
+			list = append(list, dwarfParam(d, child))
+		}
+		if _, dup := params[name]; name != "" && !dup {
+			params[name] = list
+		}
+	}
+}
+
+func dwarfParam(d *dwarf.Data, ent *dwarf.Entry) Param {
+	p := Param{Size: -1}
+	p.Name, _ = ent.Val(dwarf.AttrName).(string)
+	off, ok := ent.Val(dwarf.AttrType).(dwarf.Offset)
+	if !ok {
+		return p
+	}
+	t, err := d.Type(off)
+	if err != nil {
+		return p
+	}
+	p.CType = t.String()
+	p.Size = int(t.Size())
+	for {
+		td, ok := t.(*dwarf.TypedefType)
+		if !ok {
+			break
+		}
+		t = td.Type
+	}
+	switch t.(type) {
+	case *dwarf.FloatType:
+		p.Float = true
+	case *dwarf.IntType, *dwarf.CharType:
+		p.Signed = true
+	}
+	return p
+}
