@@ -150,7 +150,7 @@ func Check(files []*ast.File, opts Options) (*Program, *diag.List) {
 	}
 	r.report = true
 	walk()
-	r.checkRecursion()
+	r.markRecursion()
 	r.prog.Functions = r.usedFunctions()
 	for i, d := range decls {
 		r.wrap(d, declUses[i])

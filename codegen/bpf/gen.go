@@ -65,13 +65,20 @@ type gen struct {
 	actions int
 	// returns are the functions being inlined, innermost last.
 	returns []inlined
+	// tries are the try blocks whose bodies are being emitted, innermost
+	// last: a runtime error raised in one jumps to its catch.
+	tries []tryBlock
+	// recursive is the first recursive function the handler inlines.
+	recursive *sema.Function
+	// maxNesting is the deepest nesting of inlined calls.
+	maxNesting int
 }
 
 type loop struct{ brk, cont string }
 
-func (c *compiler) newGen(p *sema.Probe) *gen {
+func (c *compiler) newGen(p *sema.Probe, maxNesting int) *gen {
 	return &gen{
-		c: c, probe: p,
+		c: c, probe: p, maxNesting: maxNesting,
 		slot:        map[*sema.Var]int{},
 		aliases:     map[string]string{},
 		referenced:  map[string]bool{},
@@ -105,16 +112,25 @@ func (g *gen) compileProbe() asm.Instructions {
 	if g.maxStack > stackSize+keySlot {
 		g.c.diags.Add(diag.Errorf(diag.Codegen, "C001", g.probe.Decl.Span(),
 			"probe needs %d bytes of stack, more than BPF's %d", g.maxStack-keySlot, stackSize).
-			WithHint("split long expressions into statements with locals"))
+			WithHint("%s", g.sizeHint("split long expressions into statements with locals")))
 	}
 	if g.maxScratch > maxScratch {
 		g.c.diags.Add(diag.Errorf(diag.Codegen, "C004", g.probe.Decl.Span(),
 			"probe needs %d bytes of string and key space, more than the %d a BPF map value can hold", g.maxScratch, maxScratch).
-			WithHint("use fewer string variables or a smaller MAXSTRINGLEN"))
+			WithHint("%s", g.sizeHint("use fewer string variables or a smaller MAXSTRINGLEN")))
 	}
 	insns := g.resolveAliases()
 	g.checkJumps(insns)
 	return insns
+}
+
+// sizeHint is the hint of a diagnostic about a handler's size: recursive
+// functions are unrolled MAXNESTING deep, which may be what made it large.
+func (g *gen) sizeHint(hint string) string {
+	if g.recursive != nil {
+		return fmt.Sprintf("%s, or lower -D MAXNESTING (now %d): BPF cannot recurse, so etap unrolls recursive functions that deep", hint, g.maxNesting)
+	}
+	return hint
 }
 
 // maxScratch is the largest per-CPU map value the kernel allocates.
@@ -139,7 +155,7 @@ func (g *gen) checkJumps(insns asm.Instructions) {
 		if d := at[ref] - int(iter.Offset) - 1; d < math.MinInt16 || d > math.MaxInt16 {
 			g.c.diags.Add(diag.Errorf(diag.Codegen, "C005", g.probe.Decl.Span(),
 				"probe is too long: a jump spans %d instructions, more than BPF's %d", d, math.MaxInt16).
-				WithHint("split the work between several probes"))
+				WithHint("%s", g.sizeHint("split the work between several probes")))
 			return
 		}
 	}
@@ -322,28 +338,6 @@ func (g *gen) copyString(dst asm.Register, off int, src asm.Register) {
 	}
 }
 
-// errorSite registers a runtime error raised at span and returns its id.
-func (g *gen) errorSite(msg, near string, pos diag.Pos) int {
-	g.c.abi.Errors = append(g.c.abi.Errors, maps.ErrorSite{Message: msg, Near: near, Where: pos.String()})
-	return len(g.c.abi.Errors) - 1
-}
-
-// raise sends a runtime error record and leaves the handler: stap ends the
-// run at the first error.
-func (g *gen) raise(site int) {
-	g.setExiting()
-	g.sendRecord(maps.KindError, site)
-	g.leave()
-}
-
-// setExiting stops kernel probes from running again: the run is ending.
-func (g *gen) setExiting() {
-	g.emit(
-		asm.Mov.Imm(asm.R1, 1),
-		asm.StoreMem(regGlobals, int16(g.c.abi.Hidden.Exiting), asm.R1, asm.DWord),
-	)
-}
-
 // Ring buffer flags.
 const (
 	rbNoWakeup    = 1
@@ -395,13 +389,22 @@ func storeDW(dst asm.Register, off int16, imm int32) asm.Instruction {
 // hasLoops reports whether s, or a function it calls, holds a while or for
 // loop, which count actions.
 func (g *gen) hasLoops(s ast.Stmt) bool {
+	return g.loopsIn(s, map[*sema.Function]bool{})
+}
+
+// loopsIn is hasLoops, looking into each function once: they may recurse.
+func (g *gen) loopsIn(s ast.Stmt, seen map[*sema.Function]bool) bool {
 	return contains(s, func(n ast.Node) bool {
 		switch n := n.(type) {
 		case *ast.WhileStmt, *ast.ForStmt:
 			return true
 		case *ast.CallExpr:
 			f := g.c.prog.FuncCalls[n]
-			return f != nil && g.hasLoops(f.Decl.Body)
+			if f == nil || seen[f] {
+				return false
+			}
+			seen[f] = true
+			return g.loopsIn(f.Decl.Body, seen)
 		}
 		return false
 	})

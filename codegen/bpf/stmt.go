@@ -46,6 +46,8 @@ func (g *gen) stmt(s ast.Stmt) {
 		g.loop(s, s.Init, s.Cond, s.Post, s.Body)
 	case *ast.DeleteStmt:
 		g.delete(s)
+	case *ast.TryStmt:
+		g.try(s)
 	default:
 		g.c.diags.Add(diag.Errorf(diag.Codegen, "C002", s.Span(), "internal error: no code for this statement"))
 	}
