@@ -26,7 +26,7 @@ type inlined struct {
 // call inlines another copy, MAXNESTING deep, and a call one deeper raises
 // stap's "MAXNESTING exceeded" instead.
 func (g *gen) inline(call *ast.CallExpr, f *sema.Function) {
-	if len(g.returns) >= g.maxNesting {
+	if len(g.returns) >= g.nestingOf(f) {
 		// stap evaluates the arguments before it checks the depth.
 		for _, a := range call.Args {
 			g.expr(a)
@@ -34,8 +34,11 @@ func (g *gen) inline(call *ast.CallExpr, f *sema.Function) {
 		g.raise(g.errorSite("MAXNESTING exceeded", "identifier '"+call.Name+"'", call.Span().Start))
 		return
 	}
-	if g.recursive == nil && f.Recursive {
-		g.recursive = f
+	if f.Recursive && !g.inlining(f) {
+		// The outermost copy of a recursive function: its size, with
+		// every copy it unrolls, is what lowering its depth would save.
+		start := g.raw
+		defer func() { g.unrolled[f] += g.raw - start }()
 	}
 	n := g.c.opts.Params.StringLen
 	pushed := 0
@@ -185,13 +188,32 @@ func (c *compiler) callees(f *sema.Function) []*sema.Function {
 	return list
 }
 
+// nestingOf is how deeply calls may nest for a call of f to be made.
+func (g *gen) nestingOf(f *sema.Function) int {
+	if d, ok := g.depth[f]; ok {
+		return d
+	}
+	return g.c.maxNesting
+}
+
+// inlining reports whether a copy of f is being emitted.
+func (g *gen) inlining(f *sema.Function) bool {
+	for _, in := range g.returns {
+		if in.fn == f {
+			return true
+		}
+	}
+	return false
+}
+
 // compileHandler emits p's handler. Unrolling recursive functions as deep
 // as stap's default MAXNESTING can make a handler too large for BPF (a
-// function that calls itself twice doubles at each level); when -D
-// MAXNESTING does not set the depth, the handler is made again less deep
-// until it fits, and a warning says how deep.
+// function that calls itself twice doubles at each level). When -D
+// MAXNESTING does not set the depth, the handler is made again with the
+// largest recursive function a level less deep, until it fits, and a
+// warning says how deep it went.
 func (c *compiler) compileHandler(p *sema.Probe) (*gen, asm.Instructions) {
-	depth := c.maxNesting
+	depth := map[*sema.Function]int{}
 	for {
 		abi, ndiags := *c.abi, len(c.diags.Items)
 		g := c.newGen(p, depth)
@@ -200,15 +222,22 @@ func (c *compiler) compileHandler(p *sema.Probe) (*gen, asm.Instructions) {
 		for _, d := range c.diags.Items[ndiags:] {
 			failed = failed || d.Severity == diag.Error
 		}
-		if failed && g.recursive != nil && c.opts.MaxNesting == 0 && depth > 1 {
+		var largest *sema.Function
+		for f, n := range g.unrolled {
+			if largest == nil || n > g.unrolled[largest] || n == g.unrolled[largest] && f.Decl.Name < largest.Decl.Name {
+				largest = f
+			}
+		}
+		if failed && largest != nil && c.opts.MaxNesting == 0 && g.nestingOf(largest) > 1 {
 			*c.abi, c.diags.Items = abi, c.diags.Items[:ndiags]
-			depth--
+			depth[largest] = g.nestingOf(largest) - 1
 			continue
 		}
-		if depth < c.maxNesting && g.recursive != nil {
-			c.diags.Add(diag.Warnf(diag.Codegen, "C007", g.recursive.Decl.Span(),
-				"recursive calls in probe %s are unrolled %d deep, not %d: deeper calls raise \"MAXNESTING exceeded\"", p.Point.Text, depth, c.maxNesting).
-				WithHint("BPF cannot recurse, so etap unrolls recursive functions; set -D MAXNESTING to choose the depth"))
+		for f, d := range depth {
+			c.diags.Add(diag.Warnf(diag.Codegen, "C007", f.Decl.Span(),
+				"calls of '%s' in probe %s nest at most %d deep, not MAXNESTING's %d: deeper ones raise \"MAXNESTING exceeded\"",
+				f.Decl.Name, p.Point.Text, d, c.maxNesting).
+				WithHint("BPF cannot recurse, so etap unrolls recursive functions, and '%s' unrolled deeper does not fit a BPF program; set -D MAXNESTING to choose the depth", f.Decl.Name))
 		}
 		return g, insns
 	}

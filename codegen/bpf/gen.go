@@ -55,8 +55,9 @@ type gen struct {
 	// an instruction that never falls through.
 	referenced map[string]bool
 	dead       bool
-	// src is the script line of the statement being emitted.
-	src   fmt.Stringer
+	// src is the script line of the statement being emitted, until its
+	// first instruction carries it.
+	src   *sourceLine
 	lines []LinePos
 	raw   int
 
@@ -68,17 +69,20 @@ type gen struct {
 	// tries are the try blocks whose bodies are being emitted, innermost
 	// last: a runtime error raised in one jumps to its catch.
 	tries []tryBlock
-	// recursive is the first recursive function the handler inlines.
-	recursive *sema.Function
-	// maxNesting is the deepest nesting of inlined calls.
-	maxNesting int
+	// unrolled is the size of the code of each recursive function the
+	// handler inlines, with all its copies.
+	unrolled map[*sema.Function]int
+	// depth lowers the MAXNESTING of calls of some recursive functions in
+	// this handler, as compileHandler decides.
+	depth map[*sema.Function]int
 }
 
 type loop struct{ brk, cont string }
 
-func (c *compiler) newGen(p *sema.Probe, maxNesting int) *gen {
+func (c *compiler) newGen(p *sema.Probe, depth map[*sema.Function]int) *gen {
 	return &gen{
-		c: c, probe: p, maxNesting: maxNesting,
+		c: c, probe: p, depth: depth,
+		unrolled:    map[*sema.Function]int{},
 		slot:        map[*sema.Var]int{},
 		aliases:     map[string]string{},
 		referenced:  map[string]bool{},
@@ -127,8 +131,8 @@ func (g *gen) compileProbe() asm.Instructions {
 // sizeHint is the hint of a diagnostic about a handler's size: recursive
 // functions are unrolled MAXNESTING deep, which may be what made it large.
 func (g *gen) sizeHint(hint string) string {
-	if g.recursive != nil {
-		return fmt.Sprintf("%s, or lower -D MAXNESTING (now %d): BPF cannot recurse, so etap unrolls recursive functions that deep", hint, g.maxNesting)
+	if len(g.unrolled) > 0 {
+		return fmt.Sprintf("%s, or lower -D MAXNESTING (now %d): BPF cannot recurse, so etap unrolls recursive functions that deep", hint, g.c.maxNesting)
 	}
 	return hint
 }
@@ -233,6 +237,7 @@ func (g *gen) emit(insns ...asm.Instruction) {
 		}
 		if g.src != nil {
 			ins = ins.WithSource(g.src)
+			g.lines = append(g.lines, LinePos{Offset: g.raw, Pos: g.src.pos})
 			g.src = nil
 		}
 		g.insns = append(g.insns, ins)
@@ -293,8 +298,7 @@ func (g *gen) setSource(pos diag.Pos) {
 			}
 		}
 	}
-	g.src = sourceLine{pos: pos, text: text}
-	g.lines = append(g.lines, LinePos{Offset: g.raw, Pos: pos})
+	g.src = &sourceLine{pos: pos, text: text}
 }
 
 // pushStack reserves an 8-byte stack slot and returns its offset from R10.
