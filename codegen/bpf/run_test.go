@@ -538,7 +538,7 @@ probe begin {
 	a[1] /= z
 }`,
 	stdout: "5\n",
-	stderr: "ERROR: division by 0 near operator '/' at <input>:6:7\n",
+	stderr: "ERROR: division by 0 near operator '/=' at <input>:6:7\n",
 	kernel: true,
 }}
 
