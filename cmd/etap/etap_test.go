@@ -291,7 +291,7 @@ probe end { printf("%d\n", n) }`
 
 	r = etap(t, "-D", "MAXACTION=50", "-e", `probe kernel.trace("syscalls:sys_enter_getpid") { while (1) {} }`, "-c", getpidBin)
 	assert.Equal(t, 1, r.code)
-	assert.Contains(t, r.stderr, "ERROR: MAXACTION exceeded near a loop at <input>:1:")
+	assert.Contains(t, r.stderr, "ERROR: MAXACTION exceeded near keyword at <input>:1:")
 }
 
 // TestKernelFunctions checks that inlined script functions pass the

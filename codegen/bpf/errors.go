@@ -84,11 +84,16 @@ func (g *gen) countError() {
 		g.setExiting()
 		return
 	}
+	// Not a fetching add: cilium/ebpf v0.22 encodes asm.FetchAdd without
+	// its fetch bit. Two CPUs that both read a count past the limit both
+	// end the run, which is no harm.
 	below := g.newLabel("errors_below_max")
+	off := int16(g.c.abi.Hidden.Errors)
 	g.emit(
 		asm.Mov.Imm(asm.R1, 1),
-		asm.FetchAdd.Mem(regGlobals, asm.R1, asm.DWord, int16(g.c.abi.Hidden.Errors)),
-		asm.JLT.Imm(asm.R1, int32(limit), below),
+		asm.AddAtomic.Mem(regGlobals, asm.R1, asm.DWord, off),
+		asm.LoadMem(asm.R1, regGlobals, off, asm.DWord),
+		asm.JLE.Imm(asm.R1, int32(limit), below),
 	)
 	g.setExiting()
 	g.setLabel(below)

@@ -779,7 +779,7 @@ printf("%d %d\n", i, s) }`,
 while (1) {} }
 probe error { print("error probe\n") }`,
 		stdout: "error probe\n",
-		stderr: "ERROR: MAXACTION exceeded near a loop at <input>:2:1\n",
+		stderr: "ERROR: MAXACTION exceeded near keyword at <input>:2:1\n",
 		kernel: true,
 	},
 }

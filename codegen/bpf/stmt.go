@@ -226,7 +226,8 @@ func (g *gen) countActions(loop, body ast.Stmt) {
 		asm.StoreMem(asm.R10, int16(g.actions), asm.R1, asm.DWord),
 		asm.JLE.Imm(asm.R1, int32(g.maxActions()), ok),
 	)
-	g.raise(g.errorSite("MAXACTION exceeded", "a loop", loop.Span().Start))
+	// stap names a keyword token by its kind alone: "near keyword at".
+	g.raise(g.errorSite("MAXACTION exceeded", "keyword", loop.Span().Start))
 	g.setLabel(ok)
 }
 
