@@ -164,6 +164,17 @@ probe begin { x = 1 / 0; println("not reached") }` + errorEnd,
 
 func TestRunErrors(t *testing.T) { testRuns(t, errorCases) }
 
+// TestErrorInEndProbe checks that an error in an end probe stops the later
+// end probes and runs the error probes, as stap's session state does.
+func TestErrorInEndProbe(t *testing.T) {
+	stdout, stderr := run(t, `probe begin { println("begin") }
+probe end { println("end 0"); error("in end") }
+probe end(1) { println("end 1") }
+probe error { println("error probe") }`)
+	assert.Equal(t, "begin\nend 0\nerror probe\n", stdout)
+	assert.Equal(t, "ERROR: in end\n", stderr)
+}
+
 // TestMaxErrors checks that the run goes on after MAXERRORS errors, each
 // reported, and ends at the one after, in user space and in the kernel.
 func TestMaxErrors(t *testing.T) {
