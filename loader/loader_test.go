@@ -85,6 +85,8 @@ probe kernel.trace("syscalls:sys_enter_getpid") {
 	assert.Equal(t, "V001", ve.Code)
 	assert.Equal(t, 3, ve.Span.Start.Line)
 	assert.Contains(t, ve.Message, "invalid mem access")
+	assert.Contains(t, ve.Message, "(79) r0 = *(u64 *)(r1 +0)", "the instruction it refused")
+	assert.Contains(t, ve.Hint, "-v for the full verifier log")
 	assert.NotEmpty(t, ve.Log)
 }
 
@@ -134,4 +136,21 @@ func TestLiveArraySharesTheMapping(t *testing.T) {
 	assert.Equal(t, byte(9), buf[3])
 	_, ok, _ = a.Lookup([]byte{1, 0, 0, 0})
 	assert.False(t, ok)
+}
+
+func TestLastWords(t *testing.T) {
+	log := []string{
+		"0: R1=ctx() R10=fp0",
+		"20: (b7) r0 = 2                       ; R0=2",
+		"21: (db) lock *(u64 *)(r8 +0) += r0   ; R0=2 R8=map_value(map=globals,ks=4,vs=40)",
+		"22: (79) r0 = *(u64 *)(r9 +0)",
+		"R9 !read_ok",
+		"processed 20 insns (limit 1000000) max_states_per_insn 0 total_states 1 peak_states 1 mark_read 0",
+		"",
+	}
+	assert.Equal(t, "21: (db) lock *(u64 *)(r8 +0) += r0 / 22: (79) r0 = *(u64 *)(r9 +0) / R9 !read_ok", lastWords(log))
+	assert.Equal(t, "no reason given", lastWords([]string{"processed 1 insns"}))
+	at, ok := failingInstruction(log)
+	assert.True(t, ok)
+	assert.Equal(t, 22, at)
 }

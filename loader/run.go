@@ -34,7 +34,8 @@ type RunOptions struct {
 
 // Result is how a run went.
 type Result struct {
-	// Errors counts runtime errors; the run should exit non-zero.
+	// Errors counts the runtime errors reported; the run should exit
+	// non-zero when there were any, as staprun does.
 	Errors int
 	// Lost counts records the ring buffer could not take.
 	Lost uint64
@@ -52,7 +53,10 @@ type run struct {
 	stderr  io.Writer
 	exit    bool
 	errors  int
-	user    map[bpf.UserKind][]*userProbe
+	// failed is set by the error past MAXERRORS: the run ends, and the
+	// error probes run instead of the end probes.
+	failed bool
+	user   map[bpf.UserKind][]*userProbe
 }
 
 type userProbe struct {
@@ -86,7 +90,7 @@ func (s *Session) Run(ctx context.Context, o RunOptions) (Result, error) {
 		return Result{}, err
 	}
 	r.runAll(bpf.UserBegin)
-	if o.Start != nil && !r.exit && r.errors == 0 {
+	if o.Start != nil && !r.exit && !r.failed {
 		if err := o.Start(); err != nil {
 			return Result{}, err
 		}
@@ -97,17 +101,19 @@ func (s *Session) Run(ctx context.Context, o RunOptions) (Result, error) {
 	binary.LittleEndian.PutUint64(s.scalars[s.out.ABI.Hidden.Exiting:], 1)
 	s.Detach()
 	r.drain(reader)
-	if r.errors > 0 {
-		r.runAll(bpf.UserError)
-	} else {
+	// An end probe can fail the run too; the error probes run then.
+	if !r.failed {
 		r.runAll(bpf.UserEnd)
+	}
+	if r.failed {
+		r.runAll(bpf.UserError)
 	}
 	if err := r.printer.Flush(); err != nil {
 		return Result{}, err
 	}
 	// stap displays globals from a synthetic end probe: an error run,
 	// which runs error probes instead of end probes, displays nothing.
-	if r.errors == 0 {
+	if !r.failed {
 		if err := s.displayGlobals(o.Stdout); err != nil {
 			return Result{}, err
 		}
@@ -158,7 +164,7 @@ func (r *run) loop(ctx context.Context, o RunOptions, reader *ringbuf.Reader) {
 	}
 	drain := time.NewTicker(drainInterval)
 	defer drain.Stop()
-	for !r.exit && r.errors == 0 {
+	for !r.exit && !r.failed {
 		select {
 		case <-ctx.Done():
 			return
@@ -224,17 +230,23 @@ func (r *run) handle(rec []byte) {
 	}
 	if ev.Error {
 		r.errors++
+		r.failed = r.failed || r.errors > r.s.out.ABI.MaxErrors
 	}
 }
 
+// internal reports a failure of etap itself, which ends the run.
 func (r *run) internal(err error) {
 	fmt.Fprintf(r.stderr, "ERROR: internal: %v\n", err)
 	r.errors++
+	r.failed = true
 }
 
+// runAll runs the user-space probes of one kind in order. As in stap, once
+// exit() or an error has ended the run, no further begin probe runs, and
+// once the run has failed, only error probes do.
 func (r *run) runAll(kind bpf.UserKind) {
 	for _, p := range r.user[kind] {
-		if kind != bpf.UserError && r.errors > 0 {
+		if kind != bpf.UserError && r.failed || kind == bpf.UserBegin && r.exit {
 			return
 		}
 		r.runProbe(p)
@@ -246,6 +258,7 @@ func (r *run) runProbe(p *userProbe) {
 		r.printer.Flush()
 		fmt.Fprintf(r.stderr, "ERROR: %v in probe %s\n", err, p.up.Text)
 		r.errors++
+		r.failed = true
 	}
 }
 

@@ -2,6 +2,7 @@ package loader
 
 import (
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -39,16 +40,30 @@ func lineAt(lines []bpf.LinePos, at int, fallback diag.Pos) diag.Pos {
 	return pos
 }
 
-// lastWords returns the verifier's complaint: its last line that is not
-// a statistic.
+// lastWords returns the verifier's complaint: its last lines that are not
+// statistics, at most verifierLines of them, joined by " / ".
 func lastWords(log []string) string {
-	for i := len(log) - 1; i >= 0; i-- {
+	var words []string
+	for i := len(log) - 1; i >= 0 && len(words) < verifierLines; i-- {
 		line := strings.TrimSpace(log[i])
 		if line == "" || strings.HasPrefix(line, "processed ") || strings.HasPrefix(line, "verification time") ||
 			strings.HasPrefix(line, "stack depth") {
 			continue
 		}
-		return line
+		// An instruction line ends with the register state, which is
+		// long and in the full log.
+		if before, _, ok := strings.Cut(line, " ; "); ok && insnLine.MatchString(line) {
+			line = strings.TrimSpace(before)
+		}
+		words = append(words, line)
 	}
-	return "no reason given"
+	if len(words) == 0 {
+		return "no reason given"
+	}
+	slices.Reverse(words)
+	return strings.Join(words, " / ")
 }
+
+// verifierLines is how many of the verifier's last lines a rejection
+// shows: the complaint and the instructions that led to it.
+const verifierLines = 3

@@ -194,13 +194,17 @@ type Hidden struct {
 	RealtimeOffset int
 	// Lost counts records the ring buffer could not take.
 	Lost int
-	// Exiting is set by exit(): from then on probe handlers return at once,
-	// as stap's do once the session stops running.
+	// Exiting is set by exit() and by the runtime error that ends the run:
+	// from then on kernel probe handlers return at once, as stap's do once
+	// the session stops running.
 	Exiting int
+	// Errors counts the runtime errors raised outside try blocks, when
+	// MAXERRORS lets the run go on after some.
+	Errors int
 }
 
 // HiddenSize is the number of bytes the hidden scalars take.
-const HiddenSize = 4 * LongSize
+const HiddenSize = 5 * LongSize
 
 // Record kinds: the first u32 of every ring-buffer record.
 const (
@@ -208,11 +212,15 @@ const (
 	KindPrint uint32 = 1
 	// KindExit asks for the run to end, as exit() does.
 	KindExit uint32 = 2
-	// KindError is a runtime error; the id names an ErrorSite.
+	// KindError is a runtime error; the id names an ErrorSite. For a site
+	// without a Message (error(msg)), the message follows as a string.
 	KindError uint32 = 3
 	// KindHist prints a histogram; the id names the statistic's Global,
 	// and the merged buckets follow as longs.
 	KindHist uint32 = 4
+	// KindWarning is warn(msg): the message follows as a string and is
+	// printed on stderr; the run goes on. The id is unused.
+	KindWarning uint32 = 5
 )
 
 // HeaderSize is the size of a record header: {kind u32, id u32}.
@@ -227,7 +235,8 @@ type PrintSite struct {
 
 // ErrorSite is one place a runtime error can be raised.
 type ErrorSite struct {
-	// Message is the error ("division by 0").
+	// Message is the error ("division by 0"); empty when the record
+	// carries it, as error(msg)'s does.
 	Message string
 	// Near says what raised it ("operator '/'"), Where is file:line:col.
 	Near, Where string
@@ -254,10 +263,13 @@ type ABI struct {
 	// ScalarsSize is the size of the ScalarsMap value.
 	ScalarsSize int
 	Hidden      Hidden
-	Prints      []PrintSite
-	Errors      []ErrorSite
-	Foreach     []ForeachSite
-	Stats       []StatSite
+	// MaxErrors is MAXERRORS: the run ends at the first runtime error
+	// past this many.
+	MaxErrors int
+	Prints    []PrintSite
+	Errors    []ErrorSite
+	Foreach   []ForeachSite
+	Stats     []StatSite
 }
 
 // Helper ids that only etap's user-space interpreter provides. They lie

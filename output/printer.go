@@ -97,7 +97,22 @@ func (p *Printer) Handle(record []byte) (Event, error) {
 		if uint64(id) >= uint64(len(p.abi.Errors)) {
 			return Event{}, fmt.Errorf("error record: no error site %d", id)
 		}
-		return Event{Error: true}, p.runtimeError(&p.abi.Errors[id])
+		site := &p.abi.Errors[id]
+		msg := site.Message
+		if msg == "" {
+			m, err := p.message(record)
+			if err != nil {
+				return Event{}, err
+			}
+			msg = m
+		}
+		return Event{Error: true}, p.report("ERROR: ", msg, site.Near, site.Where)
+	case maps.KindWarning:
+		msg, err := p.message(record)
+		if err != nil {
+			return Event{}, err
+		}
+		return Event{}, p.report("WARNING: ", msg, "", "")
 	}
 	return Event{}, fmt.Errorf("record of unknown kind %d", kind)
 }
@@ -151,20 +166,34 @@ func (p *Printer) expand(str string) string {
 	return maps.ExpandSymbolic(str, p.symbols.Name)
 }
 
-// runtimeError reports an error record as stap does, after the output
-// printed before it.
-func (p *Printer) runtimeError(e *maps.ErrorSite) error {
+// message is the string that follows the header of an error or warning
+// record.
+func (p *Printer) message(record []byte) (string, error) {
+	body := record[maps.HeaderSize:]
+	if len(body) < p.abi.StringLen {
+		return "", fmt.Errorf("message record: %d bytes, want %d", len(body), p.abi.StringLen)
+	}
+	return maps.CString(body[:p.abi.StringLen]), nil
+}
+
+// report writes an error or a warning on stderr as stap does, after the
+// output printed before it: "ERROR: msg near what at file:line:col". A
+// message gets a newline unless it ends with one.
+func (p *Printer) report(prefix, msg, near, where string) error {
 	if err := p.Flush(); err != nil {
 		return err
 	}
-	msg := "ERROR: " + e.Message
-	if e.Near != "" {
-		msg += " near " + e.Near
+	line := prefix + msg
+	if near != "" {
+		line += " near " + near
 	}
-	if e.Where != "" {
-		msg += " at " + e.Where
+	if where != "" {
+		line += " at " + where
 	}
-	if _, err := io.WriteString(p.stderr, msg+"\n"); err != nil {
+	if !strings.HasSuffix(line, "\n") {
+		line += "\n"
+	}
+	if _, err := io.WriteString(p.stderr, line); err != nil {
 		return fmt.Errorf("write stderr: %w", err)
 	}
 	return nil

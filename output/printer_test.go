@@ -36,8 +36,17 @@ func testABI() *maps.ABI {
 		Errors: []maps.ErrorSite{
 			{Message: "division by 0", Near: "operator '/'", Where: "t.stp:3:14"},
 			{Message: "array overflow"},
+			{},
 		},
 	}
+}
+
+// Error sites of testABI; errorScript takes its message from the record.
+const errorScript = 2
+
+// messageRecord is an error or warning record carrying msg.
+func messageRecord(abi *maps.ABI, kind, id uint32, msg string) []byte {
+	return append(header(kind, id), abi.PackTuple([]maps.Type{maps.String}, values(msg))...)
 }
 
 func header(kind, id uint32) []byte {
@@ -134,6 +143,36 @@ func TestHandleError(t *testing.T) {
 	}
 }
 
+// TestHandleMessages checks error() and warn() records, whose message
+// travels in the record: a newline is added unless the message ends with
+// one, and only the error counts as one.
+func TestHandleMessages(t *testing.T) {
+	tests := []struct {
+		name   string
+		record func(abi *maps.ABI) []byte
+		event  Event
+		want   string
+	}{
+		{"error", func(abi *maps.ABI) []byte { return messageRecord(abi, maps.KindError, errorScript, "it broke") }, Event{Error: true}, "ERROR: it broke\n"},
+		{"warning", func(abi *maps.ABI) []byte { return messageRecord(abi, maps.KindWarning, 0, "careful") }, Event{}, "WARNING: careful\n"},
+		{"own newline", func(abi *maps.ABI) []byte { return messageRecord(abi, maps.KindWarning, 0, "two\n") }, Event{}, "WARNING: two\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			abi := testABI()
+			var stdout, stderr bytes.Buffer
+			p := NewPrinter(abi, &stdout, &stderr)
+			ev, err := p.Handle(tt.record(abi))
+			require.NoError(t, err)
+			assert.Equal(t, tt.event, ev)
+			assert.Equal(t, tt.want, stderr.String())
+			assert.Empty(t, stdout.String())
+		})
+	}
+	_, err := NewPrinter(testABI(), io.Discard, io.Discard).Handle(header(maps.KindWarning, 0))
+	assert.ErrorContains(t, err, "message record")
+}
+
 func TestHandleMalformed(t *testing.T) {
 	abi := testABI()
 	tests := []struct {
@@ -146,7 +185,7 @@ func TestHandleMalformed(t *testing.T) {
 		{"unknown kind", header(99, 0), "unknown kind 99"},
 		{"unknown print site", header(maps.KindPrint, 99), "no print site 99"},
 		{"huge print site", header(maps.KindPrint, 1<<31), "no print site 2147483648"},
-		{"unknown error site", header(maps.KindError, 2), "no error site 2"},
+		{"unknown error site", header(maps.KindError, 3), "no error site 3"},
 		{"short arguments", append(header(maps.KindPrint, sitePid), 1, 2, 3), "3 bytes of arguments, want 24"},
 		{"no arguments", header(maps.KindPrint, sitePid), "0 bytes of arguments, want 24"},
 		{"format does not parse", header(maps.KindPrint, siteBadFormat), `invalid conversion 'q'`},

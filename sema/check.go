@@ -160,7 +160,7 @@ func Check(files []*ast.File, opts Options) (*Program, *diag.List) {
 	}
 	r.report = true
 	walk()
-	r.checkRecursion()
+	r.markRecursion()
 	r.checkConditions()
 	r.prog.Functions = r.usedFunctions()
 	var scopes []*scope

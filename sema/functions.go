@@ -17,9 +17,12 @@ type Function struct {
 	// no value.
 	Result   Type
 	ResultAt diag.Span
+	// Recursive is set for a function that calls itself, directly or
+	// through others.
+	Recursive bool
 
 	scope *scope
-	// calls are the functions this one calls, for the recursion check.
+	// calls are the functions this one calls.
 	calls map[*Function]bool
 }
 
@@ -144,13 +147,12 @@ func (r *resolver) callFunction(e *ast.CallExpr, overloads []*Function, asStmt b
 	return f.Result
 }
 
-// checkRecursion reports functions that call themselves, directly or not:
-// inlining cannot make them.
-func (r *resolver) checkRecursion() {
+// markRecursion marks the functions that call themselves, directly or not.
+// The code generator unrolls them up to MAXNESTING: kernel BPF cannot
+// recurse.
+func (r *resolver) markRecursion() {
 	for _, f := range r.funcList {
-		if reaches(f, f, map[*Function]bool{}) {
-			r.add(notBuilt(f.Decl.Span(), "recursive functions"))
-		}
+		f.Recursive = reaches(f, f, map[*Function]bool{})
 	}
 }
 

@@ -53,7 +53,14 @@ func (r *resolver) stmt(s ast.Stmt) {
 	case *ast.ReturnStmt:
 		r.returnStmt(s)
 	case *ast.TryStmt:
-		r.addReport(notBuilt(s.Span(), "try/catch blocks"))
+		r.stmt(s.Body)
+		if s.Var != nil {
+			// catch (msg) binds the error's message, as a string.
+			v := r.scalar(s.Var)
+			v.Written = true
+			r.setType(v, String, s.Var.Span())
+		}
+		r.stmt(s.Catch)
 	default:
 		r.addReport(notBuilt(s.Span(), "these statements"))
 	}

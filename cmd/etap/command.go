@@ -35,6 +35,8 @@ type options struct {
 	pid     int
 	timeout int
 	defines []string
+	// suppressErrors is --suppress-handler-errors.
+	suppressErrors bool
 	// includes are -I directories of tapsets beside etap's own.
 	includes []string
 	// unoptimized is -u: no folding, no dead-code or unused elision.
@@ -74,7 +76,8 @@ func newCommand(stdout, stderr io.Writer) *cobra.Command {
 	f.IntVarP(&o.timeout, "timeout", "T", 0, "end the run after `SECONDS`")
 	f.StringArrayVarP(&o.includes, "include", "I", nil, "add the tapsets (*.stp) of `DIR` to the library")
 	f.BoolVarP(&o.unoptimized, "unoptimized", "u", false, "do not fold constants or elide dead code, unused functions and globals")
-	f.StringArrayVarP(&o.defines, "define", "D", nil, "set a limit: `NAME=VALUE` (MAXSTRINGLEN, MAXMAPENTRIES, MAXACTION)")
+	f.StringArrayVarP(&o.defines, "define", "D", nil, "set a limit: `NAME=VALUE` (MAXSTRINGLEN, MAXMAPENTRIES, MAXACTION, MAXNESTING, MAXERRORS)")
+	f.BoolVar(&o.suppressErrors, "suppress-handler-errors", false, "end a probe handler quietly on a runtime error, without ending the run")
 	return cmd
 }
 
@@ -92,6 +95,7 @@ func runEtap(ctx context.Context, o options, args []string, stdout, stderr io.Wr
 	if err != nil {
 		return err
 	}
+	compileOpts.SuppressErrors = o.suppressErrors
 
 	name, src, scriptArgs, err := readScript(o, args)
 	if err != nil {
@@ -295,7 +299,8 @@ func parseDefines(defines []string) (bpf.Options, error) {
 	for _, d := range defines {
 		name, val, ok := strings.Cut(d, "=")
 		n, err := strconv.Atoi(val)
-		if !ok || err != nil || n <= 0 {
+		// MAXERRORS=0, the default, is the only limit that can be 0.
+		if !ok || err != nil || n < 0 || n == 0 && name != "MAXERRORS" {
 			return o, fmt.Errorf("-D %s: want NAME=NUMBER", d)
 		}
 		switch name {
@@ -310,8 +315,12 @@ func parseDefines(defines []string) (bpf.Options, error) {
 			o.Params.MaxMapEntries = n
 		case "MAXACTION":
 			o.MaxAction = n
+		case "MAXNESTING":
+			o.MaxNesting = n
+		case "MAXERRORS":
+			o.MaxErrors = n
 		default:
-			return o, fmt.Errorf("-D %s: etap knows MAXSTRINGLEN, MAXMAPENTRIES and MAXACTION", name)
+			return o, fmt.Errorf("-D %s: etap knows MAXSTRINGLEN, MAXMAPENTRIES, MAXACTION, MAXNESTING and MAXERRORS", name)
 		}
 	}
 	return o, nil

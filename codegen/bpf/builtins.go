@@ -6,7 +6,6 @@ import (
 	"github.com/cilium/ebpf/asm"
 
 	"etap/lang/ast"
-	"etap/maps"
 	"etap/sema"
 )
 
@@ -36,7 +35,6 @@ func init() {
 		{Builtin: sema.Builtin{Name: "target", Result: sema.Long}, emit: func(g *gen, _ *ast.CallExpr) {
 			g.emit(asm.LoadMem(asm.R0, regGlobals, int16(g.c.abi.Hidden.Target), asm.DWord))
 		}},
-		{Builtin: sema.Builtin{Name: "exit", Result: sema.Void}, emit: emitExit},
 		{Builtin: sema.Builtin{Name: "strlen", Params: []sema.Type{sema.String}, Result: sema.Long}, emit: emitStrlen},
 		{Builtin: sema.Builtin{Name: "substr", Params: []sema.Type{sema.String, sema.Long, sema.Long}, Result: sema.String}, emit: emitSubstr},
 		stringCopy("user_string", "user", asm.FnProbeReadUserStr),
@@ -47,6 +45,7 @@ func init() {
 	}
 	list = append(list, argBuiltins()...)
 	list = append(list, usymBuiltins()...)
+	list = append(list, errorBuiltins()...)
 	builtins = map[string]*builtin{}
 	for _, b := range list {
 		builtins[b.Name] = b
@@ -128,11 +127,4 @@ func wallClock(name string, unit int32) *builtin {
 			}
 		},
 	}
-}
-
-// emitExit asks user space to end the run, and stops kernel probes from
-// running again meanwhile: the rest of this handler still runs, as in stap.
-func emitExit(g *gen, _ *ast.CallExpr) {
-	g.setExiting()
-	g.sendRecord(maps.KindExit, 0)
 }

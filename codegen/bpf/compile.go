@@ -26,6 +26,15 @@ type Options struct {
 	// in loops before it fails; begin and end probes get ten times as many,
 	// as in stap. 0 means DefaultMaxAction.
 	MaxAction int
+	// MaxErrors is MAXERRORS: the run ends at the first runtime error past
+	// this many.
+	MaxErrors int
+	// MaxNesting is MAXNESTING, the deepest nesting of function calls;
+	// 0 means as stap computes it (see maxNesting).
+	MaxNesting int
+	// SuppressErrors is --suppress-handler-errors: a runtime error quietly
+	// ends its handler, as if each were wrapped in try { } catch { next }.
+	SuppressErrors bool
 	// Sources gives the script text, for source lines in listings.
 	Sources diag.Sources
 }
@@ -101,8 +110,7 @@ func Compile(prog *sema.Program, opts Options) (*Output, *diag.List) {
 	}
 	maxScratch := 8
 	for i, p := range prog.Probes {
-		g := c.newGen(p)
-		insns := g.compileProbe()
+		g, insns := c.compileHandler(p)
 		maxScratch = max(maxScratch, g.maxScratch)
 		name := programName(i, p.Point)
 		if p.Point.Kernel {
@@ -157,16 +165,19 @@ type compiler struct {
 	diags  *diag.List
 	global map[*sema.Var]int // index in abi.Globals
 	labels int
+	// maxNesting is the deepest nesting of inlined calls.
+	maxNesting int
 }
 
 func newCompiler(prog *sema.Program, opts Options) *compiler {
 	c := &compiler{
 		prog:   prog,
 		opts:   opts,
-		abi:    &maps.ABI{Params: opts.Params},
+		abi:    &maps.ABI{Params: opts.Params, MaxErrors: opts.MaxErrors},
 		diags:  &diag.List{},
 		global: map[*sema.Var]int{},
 	}
+	c.maxNesting = c.nestingLimit()
 	off := 0
 	for _, v := range prog.Globals {
 		g := maps.Global{Name: v.Name, Value: v.Type.ABI(), Display: v.Written && !v.Read}
@@ -197,7 +208,7 @@ func newCompiler(prog *sema.Program, opts Options) *compiler {
 			"the scalar globals need %d bytes, more than the %d a probe can address", off+maps.HiddenSize, math.MaxInt16).
 			WithHint("use fewer string globals or a smaller MAXSTRINGLEN"))
 	}
-	c.abi.Hidden = maps.Hidden{Target: off, RealtimeOffset: off + 8, Lost: off + 16, Exiting: off + 24}
+	c.abi.Hidden = maps.Hidden{Target: off, RealtimeOffset: off + 8, Lost: off + 16, Exiting: off + 24, Errors: off + 32}
 	c.abi.ScalarsSize = off + maps.HiddenSize
 	return c
 }

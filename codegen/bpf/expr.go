@@ -61,7 +61,7 @@ func (g *gen) expr(e ast.Expr) {
 		}
 		g.modify(e.X, !e.Postfix, func() {
 			g.emit(asm.Mov.Imm(asm.R1, 1))
-			g.arith(op, diag.Pos{})
+			g.arith(op, "", diag.Pos{})
 		})
 	case *ast.AssignExpr:
 		g.assign(e)
@@ -197,16 +197,17 @@ func (g *gen) binary(e *ast.BinaryExpr) {
 		return
 	}
 	g.operands(e.X, e.Y)
-	g.arith(e.Op, e.OpPos)
+	g.arith(e.Op, e.Op, e.OpPos)
 }
 
 // arith applies op to R0 and R1, into R0. Division and modulo by zero raise
-// stap's runtime error; BPF itself would quietly give 0.
-func (g *gen) arith(op string, pos diag.Pos) {
+// stap's runtime error at the operator token written at pos ("/" or "/=");
+// BPF itself would quietly give 0.
+func (g *gen) arith(op, token string, pos diag.Pos) {
 	if op == "/" || op == "%" {
 		ok := g.newLabel("divisor_ok")
 		g.emit(asm.JNE.Imm(asm.R1, 0, ok))
-		g.raise(g.errorSite("division by 0", "operator '"+op+"'", pos))
+		g.raise(g.errorSite("division by 0", "operator '"+token+"'", pos))
 		g.setLabel(ok)
 	}
 	g.emit(aluOps[op].Reg(asm.R0, asm.R1))
@@ -259,7 +260,7 @@ func (g *gen) assign(e *ast.AssignExpr) {
 		g.expr(e.Y)
 		g.emit(asm.Mov.Reg(asm.R1, asm.R0), asm.LoadMem(asm.R0, asm.R10, int16(t), asm.DWord))
 		g.popStack()
-		g.arith(op, e.OpPos)
+		g.arith(op, e.Op, e.OpPos)
 	})
 }
 

@@ -152,15 +152,16 @@ func (g *gen) leaveCallback(cb *callback) {
 // after the handler: the handler's code goes on where it was.
 func (g *gen) subprogram(name string, pos ast.Node, body func()) {
 	// A callback is a frame of its own: the caller's loops and their
-	// iterators are not its to end.
-	insns, dead, pending, raw, lines, loops, iters := g.insns, g.dead, g.pending, g.raw, g.lines, g.loops, g.iters
-	g.insns, g.dead, g.pending, g.raw, g.lines, g.loops, g.iters = nil, false, nil, 0, nil, nil, nil
+	// iterators are not its to end, nor the caller's catch blocks its to
+	// jump to (an error in a kernel foreach ends the probe).
+	insns, dead, pending, raw, lines, loops, iters, tries := g.insns, g.dead, g.pending, g.raw, g.lines, g.loops, g.iters, g.tries
+	g.insns, g.dead, g.pending, g.raw, g.lines, g.loops, g.iters, g.tries = nil, false, nil, 0, nil, nil, nil, nil
 	g.setLabel(name)
 	// The kernel wants line info at the start of every function.
 	g.setSource(pos.Span().Start)
 	body()
 	g.subs = append(g.subs, subprog{insns: g.insns, raw: g.raw, lines: g.lines})
-	g.insns, g.dead, g.pending, g.raw, g.lines, g.loops, g.iters = insns, dead, pending, raw, lines, loops, iters
+	g.insns, g.dead, g.pending, g.raw, g.lines, g.loops, g.iters, g.tries = insns, dead, pending, raw, lines, loops, iters, tries
 }
 
 // appendSubprograms puts the callbacks after the handler. With callbacks,

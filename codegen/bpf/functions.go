@@ -3,6 +3,7 @@ package bpf
 import (
 	"github.com/cilium/ebpf/asm"
 
+	"etap/diag"
 	"etap/lang/ast"
 	"etap/sema"
 )
@@ -21,7 +22,26 @@ type inlined struct {
 // inline emits a call of a script function as its body, in place: no
 // bpf-to-bpf call, no frame, and the verifier sees the actual arguments.
 // Parameters and locals get fresh slots for this call.
+//
+// The kernel's BPF cannot recurse (the verifier refuses a cycle of
+// bpf-to-bpf calls), so a recursive function is unrolled the same way: each
+// call inlines another copy, MAXNESTING deep, and a call one deeper raises
+// stap's "MAXNESTING exceeded" instead.
 func (g *gen) inline(call *ast.CallExpr, f *sema.Function) {
+	if len(g.returns) >= g.nestingOf(f) {
+		// stap evaluates the arguments before it checks the depth.
+		for _, a := range call.Args {
+			g.expr(a)
+		}
+		g.raise(g.errorSite("MAXNESTING exceeded", "identifier '"+call.Name+"'", call.Span().Start))
+		return
+	}
+	if f.Recursive && !g.inlining(f) {
+		// The outermost copy of a recursive function: its size, with
+		// every copy it unrolls, is what lowering its depth would save.
+		start := g.raw
+		defer func() { g.unrolled[f] += g.raw - start }()
+	}
 	n := g.c.opts.Params.StringLen
 	pushed := 0
 	slot := func(t sema.Type) int {
@@ -108,5 +128,120 @@ func (g *gen) loadSlot(t sema.Type, off int) {
 		g.emit(asm.LoadMem(asm.R0, asm.R10, int16(off), asm.DWord))
 	default:
 		g.emit(asm.Mov.Imm(asm.R0, 0))
+	}
+}
+
+// nestingLimit is MAXNESTING as -D gives it, or as stap computes it: the
+// deepest chain of calls the script makes without recursing, plus 10 when
+// some function recurses.
+func (c *compiler) nestingLimit() int {
+	if c.opts.MaxNesting > 0 {
+		return c.opts.MaxNesting
+	}
+	depth := map[*sema.Function]int{}
+	var chain func(f *sema.Function, path map[*sema.Function]bool) int
+	// chain is the longest chain of calls from f that enters no function
+	// twice. A function outside any cycle cannot reach the path above it,
+	// so its chain does not depend on the path and is computed once.
+	chain = func(f *sema.Function, path map[*sema.Function]bool) int {
+		if d, ok := depth[f]; ok {
+			return d
+		}
+		path[f] = true
+		deepest := 0
+		for _, callee := range c.callees(f) {
+			if !path[callee] {
+				deepest = max(deepest, chain(callee, path))
+			}
+		}
+		delete(path, f)
+		if !f.Recursive {
+			depth[f] = 1 + deepest
+		}
+		return 1 + deepest
+	}
+	deepest, recursive := 0, false
+	for _, f := range c.prog.Functions {
+		deepest = max(deepest, chain(f, map[*sema.Function]bool{}))
+		recursive = recursive || f.Recursive
+	}
+	if recursive {
+		return deepest + DefaultExtraNesting
+	}
+	return deepest
+}
+
+// DefaultExtraNesting is how many recursive calls stap allows beyond the
+// deepest chain of calls without recursion, when -D MAXNESTING is not given.
+const DefaultExtraNesting = 10
+
+// callees lists the functions f calls, each once, in the order of the calls.
+func (c *compiler) callees(f *sema.Function) []*sema.Function {
+	var list []*sema.Function
+	seen := map[*sema.Function]bool{}
+	ast.Inspect(f.Decl.Body, func(n ast.Node) bool {
+		if call, ok := n.(*ast.CallExpr); ok {
+			if g := c.prog.FuncCalls[call]; g != nil && !seen[g] {
+				seen[g] = true
+				list = append(list, g)
+			}
+		}
+		return true
+	})
+	return list
+}
+
+// nestingOf is how deeply calls may nest for a call of f to be made.
+func (g *gen) nestingOf(f *sema.Function) int {
+	if d, ok := g.depth[f]; ok {
+		return d
+	}
+	return g.c.maxNesting
+}
+
+// inlining reports whether a copy of f is being emitted.
+func (g *gen) inlining(f *sema.Function) bool {
+	for _, in := range g.returns {
+		if in.fn == f {
+			return true
+		}
+	}
+	return false
+}
+
+// compileHandler emits p's handler. Unrolling recursive functions as deep
+// as stap's default MAXNESTING can make a handler too large for BPF (a
+// function that calls itself twice doubles at each level). When -D
+// MAXNESTING does not set the depth, the handler is made again with the
+// largest recursive function a level less deep, until it fits, and a
+// warning says how deep it went.
+func (c *compiler) compileHandler(p *sema.Probe) (*gen, asm.Instructions) {
+	depth := map[*sema.Function]int{}
+	for {
+		abi, ndiags := *c.abi, len(c.diags.Items)
+		g := c.newGen(p, depth)
+		insns := g.compileProbe()
+		failed := false
+		for _, d := range c.diags.Items[ndiags:] {
+			failed = failed || d.Severity == diag.Error
+		}
+		var largest *sema.Function
+		for f, n := range g.unrolled {
+			if largest == nil || n > g.unrolled[largest] || n == g.unrolled[largest] && f.Decl.Name < largest.Decl.Name {
+				largest = f
+			}
+		}
+		if failed && largest != nil && c.opts.MaxNesting == 0 && g.nestingOf(largest) > 1 {
+			*c.abi, c.diags.Items = abi, c.diags.Items[:ndiags]
+			depth[largest] = g.nestingOf(largest) - 1
+			continue
+		}
+		for f, d := range depth {
+			c.diags.Add(diag.Warnf(diag.Codegen, "C007", f.Decl.Span(),
+				"calls of '%s' in probe %s nest at most %d deep, not MAXNESTING's %d: deeper ones raise \"MAXNESTING exceeded\"",
+				f.Decl.Name, p.Point.Text, d, c.maxNesting).
+				WithHint("BPF cannot recurse, so etap unrolls recursive functions, and '%s' unrolled deeper does not fit a BPF program; set -D MAXNESTING to choose the depth", f.Decl.Name))
+		}
+		return g, insns
 	}
 }

@@ -55,8 +55,9 @@ type gen struct {
 	// an instruction that never falls through.
 	referenced map[string]bool
 	dead       bool
-	// src is the script line of the statement being emitted.
-	src   fmt.Stringer
+	// src is the script line of the statement being emitted, until its
+	// first instruction carries it.
+	src   *sourceLine
 	lines []LinePos
 	raw   int
 
@@ -74,13 +75,23 @@ type gen struct {
 	// callbacks emitted, appended after the handler.
 	cbs  []*callback
 	subs []subprog
+	// tries are the try blocks whose bodies are being emitted, innermost
+	// last: a runtime error raised in one jumps to its catch.
+	tries []tryBlock
+	// unrolled is the size of the code of each recursive function the
+	// handler inlines, with all its copies.
+	unrolled map[*sema.Function]int
+	// depth lowers the MAXNESTING of calls of some recursive functions in
+	// this handler, as compileHandler decides.
+	depth map[*sema.Function]int
 }
 
 type loop struct{ brk, cont string }
 
-func (c *compiler) newGen(p *sema.Probe) *gen {
+func (c *compiler) newGen(p *sema.Probe, depth map[*sema.Function]int) *gen {
 	return &gen{
-		c: c, probe: p,
+		c: c, probe: p, depth: depth,
+		unrolled:    map[*sema.Function]int{},
 		slot:        map[*sema.Var]int{},
 		aliases:     map[string]string{},
 		referenced:  map[string]bool{},
@@ -118,17 +129,26 @@ func (g *gen) compileProbe() asm.Instructions {
 	if g.maxStack > stackSize+keySlot {
 		g.c.diags.Add(diag.Errorf(diag.Codegen, "C001", g.probe.Decl.Span(),
 			"probe needs %d bytes of stack, more than BPF's %d", g.maxStack-keySlot, stackSize).
-			WithHint("split long expressions into statements with locals"))
+			WithHint("%s", g.sizeHint("split long expressions into statements with locals")))
 	}
 	if g.maxScratch > maxScratch {
 		g.c.diags.Add(diag.Errorf(diag.Codegen, "C004", g.probe.Decl.Span(),
 			"probe needs %d bytes of string and key space, more than the %d a BPF map value can hold", g.maxScratch, maxScratch).
-			WithHint("use fewer string variables or a smaller MAXSTRINGLEN"))
+			WithHint("%s", g.sizeHint("use fewer string variables or a smaller MAXSTRINGLEN")))
 	}
 	g.appendSubprograms()
 	insns := g.resolveAliases()
 	g.checkJumps(insns)
 	return insns
+}
+
+// sizeHint is the hint of a diagnostic about a handler's size: recursive
+// functions are unrolled MAXNESTING deep, which may be what made it large.
+func (g *gen) sizeHint(hint string) string {
+	if len(g.unrolled) > 0 {
+		return fmt.Sprintf("%s, or lower -D MAXNESTING (now %d): BPF cannot recurse, so etap unrolls recursive functions that deep", hint, g.c.maxNesting)
+	}
+	return hint
 }
 
 // maxScratch is the largest per-CPU map value the kernel allocates.
@@ -153,7 +173,7 @@ func (g *gen) checkJumps(insns asm.Instructions) {
 		if d := at[ref] - int(iter.Offset) - 1; d < math.MinInt16 || d > math.MaxInt16 {
 			g.c.diags.Add(diag.Errorf(diag.Codegen, "C005", g.probe.Decl.Span(),
 				"probe is too long: a jump spans %d instructions, more than BPF's %d", d, math.MaxInt16).
-				WithHint("split the work between several probes"))
+				WithHint("%s", g.sizeHint("split the work between several probes")))
 			return
 		}
 	}
@@ -236,7 +256,7 @@ func (g *gen) emit(insns ...asm.Instruction) {
 		}
 		if g.src != nil {
 			ins = ins.WithSource(g.src)
-			g.lines = append(g.lines, LinePos{Offset: g.raw, Pos: g.src.(sourceLine).pos})
+			g.lines = append(g.lines, LinePos{Offset: g.raw, Pos: g.src.pos})
 			g.src = nil
 		}
 		g.insns = append(g.insns, ins)
@@ -299,7 +319,7 @@ func (g *gen) setSource(pos diag.Pos) {
 	}
 	// The line is recorded with the first instruction the statement
 	// emits: a statement after `next` emits none.
-	g.src = sourceLine{pos: pos, text: text}
+	g.src = &sourceLine{pos: pos, text: text}
 }
 
 // pushStack reserves an 8-byte stack slot and returns its offset from R10.
@@ -341,28 +361,6 @@ func (g *gen) copyString(dst asm.Register, off int, src asm.Register) {
 			asm.StoreMem(dst, int16(off+i), asm.R1, asm.DWord),
 		)
 	}
-}
-
-// errorSite registers a runtime error raised at span and returns its id.
-func (g *gen) errorSite(msg, near string, pos diag.Pos) int {
-	g.c.abi.Errors = append(g.c.abi.Errors, maps.ErrorSite{Message: msg, Near: near, Where: pos.String()})
-	return len(g.c.abi.Errors) - 1
-}
-
-// raise sends a runtime error record and leaves the handler: stap ends the
-// run at the first error.
-func (g *gen) raise(site int) {
-	g.setExiting()
-	g.sendRecord(maps.KindError, site)
-	g.leave()
-}
-
-// setExiting stops kernel probes from running again: the run is ending.
-func (g *gen) setExiting() {
-	g.emit(
-		asm.Mov.Imm(asm.R1, 1),
-		asm.StoreMem(regGlobals, int16(g.c.abi.Hidden.Exiting), asm.R1, asm.DWord),
-	)
 }
 
 // Ring buffer flags.
@@ -416,13 +414,22 @@ func storeDW(dst asm.Register, off int16, imm int32) asm.Instruction {
 // hasLoops reports whether s, or a function it calls, holds a while or for
 // loop, which count actions.
 func (g *gen) hasLoops(s ast.Stmt) bool {
+	return g.loopsIn(s, map[*sema.Function]bool{})
+}
+
+// loopsIn is hasLoops, looking into each function once: they may recurse.
+func (g *gen) loopsIn(s ast.Stmt, seen map[*sema.Function]bool) bool {
 	return contains(s, func(n ast.Node) bool {
 		switch n := n.(type) {
 		case *ast.WhileStmt, *ast.ForStmt:
 			return true
 		case *ast.CallExpr:
 			f := g.c.prog.FuncCalls[n]
-			return f != nil && g.hasLoops(f.Decl.Body)
+			if f == nil || seen[f] {
+				return false
+			}
+			seen[f] = true
+			return g.loopsIn(f.Decl.Body, seen)
 		}
 		return false
 	})

@@ -58,7 +58,7 @@ func (g *gen) iterNext(loop ast.Stmt) {
 	g.emit(asm.Mov.Reg(asm.R1, asm.R10), asm.Add.Imm(asm.R1, int32(g.iters[len(g.iters)-1])))
 	g.kfunc("bpf_iter_num_next")
 	g.emit(asm.JNE.Imm(asm.R0, 0, ok))
-	g.raise(g.errorSite("MAXACTION exceeded", "a loop", loop.Span().Start))
+	g.maxActionExceeded(loop)
 	g.setLabel(ok)
 }
 

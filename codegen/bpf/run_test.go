@@ -24,6 +24,8 @@ type runCase struct {
 	src            string
 	stdout, stderr string
 	kernel         bool
+	// set changes the compile options.
+	set func(*bpf.Options)
 }
 
 // tracepointPoint is the probe point of the fake tracepoint;
@@ -43,7 +45,7 @@ func testRuns(t *testing.T, cases []runCase) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Run("user", func(t *testing.T) {
-				stdout, stderr := run(t, tc.src)
+				stdout, stderr := runWith(t, tc.src, tc.set)
 				assert.Equal(t, tc.stdout, stdout)
 				assert.Equal(t, tc.stderr, stderr)
 			})
@@ -52,7 +54,7 @@ func testRuns(t *testing.T, cases []runCase) {
 			}
 			t.Run("kernel", func(t *testing.T) {
 				require.Contains(t, tc.src, "probe begin {")
-				stdout, stderr := run(t, kernelVariant(tc.src), tracepointRecord(t, nil))
+				stdout, stderr := runWith(t, kernelVariant(tc.src), tc.set, tracepointRecord(t, nil))
 				assert.Equal(t, tc.stdout, stdout)
 				assert.Equal(t, tc.stderr, stderr)
 			})
@@ -536,7 +538,7 @@ probe begin {
 	a[1] /= z
 }`,
 	stdout: "5\n",
-	stderr: "ERROR: division by 0 near operator '/' at <input>:6:7\n",
+	stderr: "ERROR: division by 0 near operator '/=' at <input>:6:7\n",
 	kernel: true,
 }}
 
@@ -778,7 +780,7 @@ printf("%d %d\n", i, s) }`,
 while (1) {} }
 probe error { print("error probe\n") }`,
 		stdout: "error probe\n",
-		stderr: "ERROR: MAXACTION exceeded near a loop at <input>:2:1\n",
+		stderr: "ERROR: MAXACTION exceeded near keyword at <input>:2:1\n",
 		kernel: true,
 	},
 }

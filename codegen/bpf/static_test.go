@@ -23,7 +23,7 @@ func kernelScripts() map[string]string {
 		"events": kernelEventsScript,
 		"error":  kernelErrorScript,
 	}
-	for _, cases := range [][]runCase{integerCases, stringCases, arrayCases, foreachCases, controlCases, printCases} {
+	for _, cases := range [][]runCase{integerCases, stringCases, arrayCases, foreachCases, controlCases, printCases, errorCases} {
 		for _, tc := range cases {
 			if tc.kernel {
 				scripts[tc.name] = kernelVariant(tc.src)

@@ -47,6 +47,8 @@ func (g *gen) stmt(s ast.Stmt) {
 		g.loop(s, s.Init, s.Cond, s.Post, s.Body)
 	case *ast.DeleteStmt:
 		g.delete(s)
+	case *ast.TryStmt:
+		g.try(s)
 	default:
 		g.c.diags.Add(diag.Errorf(diag.Codegen, "C002", s.Span(), "internal error: no code for this statement"))
 	}
@@ -163,8 +165,14 @@ func (g *gen) countActions(loop, body ast.Stmt) {
 		asm.StoreMem(g.actionsBase, int16(g.actions), asm.R1, asm.DWord),
 		asm.JLE.Imm(asm.R1, int32(g.maxActions()), ok),
 	)
-	g.raise(g.errorSite("MAXACTION exceeded", "a loop", loop.Span().Start))
+	g.maxActionExceeded(loop)
 	g.setLabel(ok)
+}
+
+// maxActionExceeded raises stap's error for a loop that ran too long.
+func (g *gen) maxActionExceeded(loop ast.Stmt) {
+	// stap names a keyword token by its kind alone: "near keyword at".
+	g.raise(g.errorSite("MAXACTION exceeded", "keyword", loop.Span().Start))
 }
 
 // maxActions is the action limit of this handler: ten times MAXACTION for

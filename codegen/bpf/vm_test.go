@@ -107,10 +107,14 @@ func checkScript(t *testing.T, src string) *sema.Program {
 	return prog
 }
 
-// compile parses, checks and compiles src.
-func compile(t *testing.T, src string) *bpf.Output {
+// compile parses, checks and compiles src, with the options set changes.
+func compile(t *testing.T, src string, set ...func(*bpf.Options)) *bpf.Output {
 	t.Helper()
-	out, diags := bpf.Compile(checkScript(t, src), bpf.Options{Params: maps.DefaultParams(), Sources: sourceOf(src)})
+	opts := bpf.Options{Params: maps.DefaultParams(), Sources: sourceOf(src)}
+	for _, f := range set {
+		f(&opts)
+	}
+	out, diags := bpf.Compile(checkScript(t, src), opts)
 	requireNoErrors(t, "compile", diags, src)
 	return out
 }
@@ -127,6 +131,7 @@ type session struct {
 	stdout, stderr bytes.Buffer
 	exit           bool
 	errors         int
+	failed         bool
 }
 
 // sessionTarget is what target() gives in these tests.
@@ -200,6 +205,7 @@ func (s *session) handle(rec []byte) {
 	s.exit = s.exit || ev.Exit
 	if ev.Error {
 		s.errors++
+		s.failed = s.failed || s.errors > s.out.ABI.MaxErrors
 	}
 }
 
@@ -214,15 +220,16 @@ func (s *session) exec(name string, insns asm.Instructions, env *vm.Env, ctx []b
 	require.NoError(s.t, err, "run probe %s", name)
 }
 
-// runUser runs the user-space probes of one kind in order; after an error,
-// only error probes run, as in loader's runAll.
+// runUser runs the user-space probes of one kind in order, as loader's
+// runAll does: no begin probe after exit(), and only error probes once the
+// run has failed.
 func (s *session) runUser(kind bpf.UserKind) {
 	s.t.Helper()
 	for _, up := range s.out.User {
 		if up.Kind != kind {
 			continue
 		}
-		if kind != bpf.UserError && s.errors > 0 {
+		if kind != bpf.UserError && s.failed || kind == bpf.UserBegin && s.exit {
 			return
 		}
 		s.exec(up.Text, up.Instructions, s.user, nil)
@@ -244,15 +251,16 @@ func (s *session) fire(ctx []byte) {
 // loader's Run does.
 func (s *session) finish() (stdout, stderr string) {
 	s.t.Helper()
-	if s.errors > 0 {
-		s.runUser(bpf.UserError)
-	} else {
+	if !s.failed {
 		s.runUser(bpf.UserEnd)
 	}
+	if s.failed {
+		s.runUser(bpf.UserError)
+	}
 	require.NoError(s.t, s.printer.Flush())
-	// Globals are displayed by stap's synthetic end probe, which an
-	// error run does not run.
-	if s.errors == 0 {
+	// Globals are displayed by stap's synthetic end probe, which a failed
+	// run does not run.
+	if !s.failed {
 		s.displayGlobals()
 	}
 	return s.stdout.String(), s.stderr.String()
@@ -294,7 +302,17 @@ func (s *session) displayGlobals() {
 // every record in events, then end or error probes.
 func run(t *testing.T, src string, events ...[]byte) (stdout, stderr string) {
 	t.Helper()
-	s := newSession(t, compile(t, src))
+	return runWith(t, src, nil, events...)
+}
+
+// runWith is run with the compile options set changes.
+func runWith(t *testing.T, src string, set func(*bpf.Options), events ...[]byte) (stdout, stderr string) {
+	t.Helper()
+	var sets []func(*bpf.Options)
+	if set != nil {
+		sets = append(sets, set)
+	}
+	s := newSession(t, compile(t, src, sets...))
 	s.runUser(bpf.UserBegin)
 	for _, ev := range events {
 		s.fire(ev)
