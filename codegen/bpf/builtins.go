@@ -43,6 +43,9 @@ func init() {
 		printfBuiltin(),
 		printBuiltin("print", ""),
 		printBuiltin("println", "\n"),
+		printdBuiltin("printd", ""),
+		printdBuiltin("printdln", "\n"),
+		logBuiltin(),
 	}
 	builtins = map[string]*builtin{}
 	for _, b := range list {
