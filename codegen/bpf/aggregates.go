@@ -41,6 +41,9 @@ func (c *compiler) addStatMaps(spec *ebpf.CollectionSpec) {
 		}
 		if g.IsArray() {
 			ms.Type, ms.KeySize = ebpf.PerCPUHash, uint32(c.opts.Params.TupleSize(g.Keys))
+			if g.Wrap {
+				ms.Type = ebpf.LRUCPUHash
+			}
 			zeros = max(zeros, g.Stat.Size())
 		}
 		spec.Maps[g.MapName] = ms
