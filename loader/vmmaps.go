@@ -25,11 +25,12 @@ func (s *Session) vmMaps() map[string]vm.Map {
 		case maps.ScratchMap:
 			out[name] = vm.NewArrayMap(int(m.ValueSize()), 1)
 		default:
-			if m.Type() == ebpf.PerCPUArray || m.Type() == ebpf.PerCPUHash {
+			switch m.Type() {
+			case ebpf.PerCPUArray, ebpf.PerCPUHash, ebpf.LRUCPUHash:
 				out[name] = kernelPerCPUMap{m}
-				continue
+			default:
+				out[name] = kernelMap{m}
 			}
-			out[name] = kernelMap{m}
 		}
 	}
 	return out

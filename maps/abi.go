@@ -17,6 +17,11 @@ type Type uint8
 const (
 	Long Type = iota + 1
 	String
+	// Memory is the bytes printf's %m and %M show: up to StringLen bytes
+	// copied from an address, in a string-sized slot. Its Value's Str
+	// holds the whole slot; the directive's precision says how much of
+	// it is shown.
+	Memory
 )
 
 func (t Type) String() string {
@@ -25,6 +30,8 @@ func (t Type) String() string {
 		return "long"
 	case String:
 		return "string"
+	case Memory:
+		return "memory"
 	}
 	return fmt.Sprintf("type(%d)", uint8(t))
 }
@@ -67,7 +74,7 @@ func DefaultParams() Params {
 
 // SizeOf returns the size of a slot holding a value of type t.
 func (p Params) SizeOf(t Type) int {
-	if t == String {
+	if t == String || t == Memory {
 		return p.StringLen
 	}
 	return LongSize
@@ -139,8 +146,11 @@ func (p Params) UnpackTuple(types []Type, b []byte) []Value {
 }
 
 func (p Params) decode(t Type, b []byte) Value {
-	if t == String {
+	switch t {
+	case String:
 		return StringValue(CString(b[:p.StringLen]))
+	case Memory:
+		return Value{Type: Memory, Str: string(b[:p.StringLen])}
 	}
 	return LongValue(int64(binary.LittleEndian.Uint64(b)))
 }

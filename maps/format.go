@@ -192,9 +192,10 @@ func skipLength(format string, i int) int {
 }
 
 // ArgTypes returns the types of the arguments d consumes, in order: a long
-// for each `*`, then the value. %s takes a string; every other conversion,
-// %m and %M included (they take the address of the memory to show), takes
-// a long. A literal consumes nothing.
+// for each `*`, then the value. %s takes a string; %m and %M take Memory
+// in the record (the script passes the address, a long, and the probe
+// copies the bytes); every other conversion takes a long. A literal
+// consumes nothing.
 func (d Directive) ArgTypes() []Type {
 	if d.Verb == 0 {
 		return nil
@@ -206,8 +207,12 @@ func (d Directive) ArgTypes() []Type {
 	if d.PrecStar {
 		ts = append(ts, Long)
 	}
-	if d.Verb == 's' {
+	switch d.Verb {
+	case 's':
 		return append(ts, String)
+	case 'm', 'M':
+		// The script passes an address; the record carries the bytes.
+		return append(ts, Memory)
 	}
 	return append(ts, Long)
 }

@@ -6,6 +6,7 @@ package output
 
 import (
 	"encoding/binary"
+	"encoding/hex"
 	"io"
 
 	"etap/maps"
@@ -64,8 +65,11 @@ func AppendFormat(dst []byte, dirs []maps.Directive, args []maps.Value) []byte {
 			s.prec = int(min(max(v.Long, 0), maps.MaxFieldWidth))
 		}
 		want := maps.Long
-		if d.Verb == 's' {
+		switch d.Verb {
+		case 's':
 			want = maps.String
+		case 'm', 'M':
+			want = maps.Memory
 		}
 		v, ok := arg(want)
 		if !ok {
@@ -111,12 +115,7 @@ func appendValue(dst []byte, s *spec, v maps.Value) []byte {
 		s.hash = true
 		return appendNumber(dst, s, u, 16, false)
 	case 'm', 'M':
-		// %m and %M show memory at an address. The record carries only
-		// the address, not the bytes (the kernel side would have to copy
-		// them in), so the address is what can be shown: as %#x, with the
-		// precision (a byte count for %m) ignored.
-		s.hash, s.prec = true, -1
-		return appendNumber(dst, s, u, 16, false)
+		return appendMemory(dst, s, v.Str)
 	case 'c':
 		return appendChar(dst, s, byte(u))
 	case 'b':
@@ -296,4 +295,22 @@ func appendRepeat(dst []byte, c byte, n int) []byte {
 		dst = append(dst, c)
 	}
 	return dst
+}
+
+// appendMemory writes %m, the bytes a probe copied from an address (as
+// many as the precision says, 1 by default), or %M, the same bytes in
+// hex, two lowercase digits each, padded with spaces to the width.
+func appendMemory(dst []byte, s *spec, mem string) []byte {
+	n := min(max(s.prec, 1), len(mem))
+	out := []byte(mem[:n])
+	if s.verb == 'M' {
+		out = hex.AppendEncode(nil, out)
+	}
+	pad := max(s.width-len(out), 0)
+	if !s.minus {
+		dst = appendRepeat(dst, ' ', pad)
+		pad = 0
+	}
+	dst = append(dst, out...)
+	return appendRepeat(dst, ' ', pad)
 }

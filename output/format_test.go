@@ -26,6 +26,8 @@ func values(args ...any) []maps.Value {
 			vals[i] = maps.LongValue(int64(a))
 		case string:
 			vals[i] = maps.StringValue(a)
+		case []byte:
+			vals[i] = maps.Value{Type: maps.Memory, Str: string(a)}
 		default:
 			panic("values: unsupported argument")
 		}
@@ -186,11 +188,15 @@ func TestFormat(t *testing.T) {
 		{"b odd precision uses width", "%2.3b", []any{0x4142}, native(2, 0x4142)},
 		{"b star width", "%*b", []any{1, 0x41}, "A"},
 
-		// Memory: the record carries only the address.
-		{"m shows the address", "%m", []any{0x1000}, "0x1000"},
-		{"M shows the address", "%M", []any{0x1000}, "0x1000"},
-		{"m ignores the byte count", "%.4m", []any{0x1000}, "0x1000"},
-		{"m width", "%8M|", []any{0x1000}, "  0x1000|"},
+		// Memory: the record carries the bytes a probe copied.
+		{"m shows one byte", "%m", []any{[]byte("hello\x00\x01")}, "h"},
+		{"m precision is the byte count", "%.4m", []any{[]byte("hello\x00\x01")}, "hell"},
+		{"m shows NULs too", "%.7m", []any{[]byte("hello\x00\x01")}, "hello\x00\x01"},
+		{"m width", "%6.2m|%-6.2m|", []any{[]byte("hello"), []byte("hello")}, "    he|he    |"},
+		{"M is hex", "%.3M", []any{[]byte{0xab, 0x01, 0xff, 0x7}}, "ab01ff"},
+		{"M width", "%8.2M|%-6M|", []any{[]byte{0xab, 0x01}, []byte{0xab}}, "    ab01|ab    |"},
+		{"m star precision", "%.*m", []any{2, []byte("xyz")}, "xy"},
+		{"m precision past the slot", "%.9m", []any{[]byte("ab")}, "ab"},
 
 		// Arguments that do not fit the format.
 		{"missing argument", "%d|%s", []any{1}, "1|%!s(missing)"},

@@ -132,8 +132,12 @@ func (p *Printer) print(id uint32, body []byte) error {
 	vals := p.vals[:0]
 	for i, t := range s.args {
 		b := body[s.offs[i]:]
-		if t == maps.Long {
+		switch t {
+		case maps.Long:
 			vals = append(vals, maps.LongValue(int64(binary.LittleEndian.Uint64(b))))
+			continue
+		case maps.Memory:
+			vals = append(vals, maps.Value{Type: maps.Memory, Str: string(b[:p.abi.StringLen])})
 			continue
 		}
 		b = b[:p.abi.StringLen]

@@ -165,15 +165,6 @@ func (r *resolver) statValue(e ast.Expr, name string) {
 		WithHint("read it with an extractor: @count, @sum, @min, @max, @avg or @variance"))
 }
 
-// statDelete checks `delete s` of a whole statistic: resetting every
-// CPU's value is a user-space job for now.
-func (r *resolver) statDelete(v *Var, span diag.Span) {
-	if v.Type == Stats && !v.IsArray && r.kernelSide {
-		r.addReport(diag.Errorf(diag.Semantic, "S078", span, "deleting statistic '%s' in a kernel probe is not built yet", v.Name).
-			WithHint("delete it in a begin, end or timer probe"))
-	}
-}
-
 // statForeach refuses an aggregate sort of an array that is not a
 // statistic. A statistic array sorted by "value" sorts by @count, as in
 // stap.

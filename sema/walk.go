@@ -165,7 +165,6 @@ func (r *resolver) delete(s *ast.DeleteStmt) {
 		}
 	case *ast.Ident:
 		v := r.lookup(x)
-		r.statDelete(v, s.Span())
 		v.Written = true
 	default:
 		r.addReport(diag.Errorf(diag.Semantic, "S022", s.X.Span(), "delete needs a variable or an array element"))

@@ -41,6 +41,13 @@ func NewPerCPUHashMap(keySize, valueSize, maxEntries, ncpus int) *PerCPUMap {
 	return &PerCPUMap{all: NewHashMap(keySize, valueSize*ncpus, maxEntries), valueSize: valueSize, ncpus: ncpus}
 }
 
+// NewPerCPULRUHashMap returns an in-memory map like
+// BPF_MAP_TYPE_LRU_PERCPU_HASH for ncpus CPUs: a full map evicts its
+// least recently used key. It is not safe for concurrent use.
+func NewPerCPULRUHashMap(keySize, valueSize, maxEntries, ncpus int) *PerCPUMap {
+	return &PerCPUMap{all: NewLRUHashMap(keySize, valueSize*ncpus, maxEntries), valueSize: valueSize, ncpus: ncpus}
+}
+
 // View returns the map as a program running on cpu sees it.
 func (p *PerCPUMap) View(cpu int) PerCPU { return &perCPUView{p: p, cpu: cpu} }
 

@@ -41,6 +41,9 @@ func (c *compiler) addStatMaps(spec *ebpf.CollectionSpec) {
 		}
 		if g.IsArray() {
 			ms.Type, ms.KeySize = ebpf.PerCPUHash, uint32(c.opts.Params.TupleSize(g.Keys))
+			if g.Wrap {
+				ms.Type = ebpf.LRUCPUHash
+			}
 			zeros = max(zeros, g.Stat.Size())
 		}
 		spec.Maps[g.MapName] = ms
@@ -462,14 +465,44 @@ func (g *gen) histPrint(e *ast.AggregateExpr) {
 	g.raiseIfEmpty(e)
 }
 
-// statReset emits `delete s` of a whole scalar statistic: deleting from a
-// per-CPU array zeroes the element on every CPU in user space, where sema
-// keeps it.
+// statReset emits `delete s` of a whole scalar statistic. In user space,
+// deleting from a per-CPU array zeroes the element on every CPU; the
+// kernel refuses deletes from arrays, so a kernel probe zeroes each CPU's
+// value itself, in a bpf_loop callback over the CPUs.
 func (g *gen) statReset(s *ast.Ident) {
 	gi, key := g.statKey(s)
-	g.emit(asm.LoadMapPtr(asm.R1, 0).WithReference(g.c.abi.Globals[gi].MapName))
-	key(asm.R2)
-	g.emit(asm.FnMapDeleteElem.Call())
+	glob := &g.c.abi.Globals[gi]
+	if !g.probe.Point.Kernel {
+		g.emit(asm.LoadMapPtr(asm.R1, 0).WithReference(glob.MapName))
+		key(asm.R2)
+		g.emit(asm.FnMapDeleteElem.Call())
+		return
+	}
+	name := g.newLabel("zero_cpus")
+	g.subprogram(name, s, func() {
+		g.emit(
+			asm.Mov.Reg(asm.R3, asm.R1),
+			storeDW(asm.R10, keySlot, 0),
+			asm.LoadMapPtr(asm.R1, 0).WithReference(glob.MapName),
+			asm.Mov.Reg(asm.R2, asm.R10),
+			asm.Add.Imm(asm.R2, keySlot),
+			asm.FnMapLookupPercpuElem.Call(),
+			asm.JEq.Imm(asm.R0, 0, name+"_stop"),
+		)
+		for off := 0; off < glob.Stat.Size(); off += 8 {
+			g.emit(storeDW(asm.R0, int16(off), 0))
+		}
+		g.emit(asm.Mov.Imm(asm.R0, 0), asm.Return())
+		g.setLabel(name + "_stop")
+		g.emit(asm.Mov.Imm(asm.R0, 1), asm.Return())
+	})
+	g.emit(
+		asm.Mov.Imm(asm.R1, maxCPUs),
+		asm.Instruction{OpCode: asm.LoadImmOp(asm.DWord), Dst: asm.R2, Src: asm.PseudoFunc, Constant: -1}.WithReference(name),
+		asm.Mov.Imm(asm.R3, 0),
+		asm.Mov.Imm(asm.R4, 0),
+		asm.FnLoop.Call(),
+	)
 }
 
 // histIndex emits `@hist_log(s)[b]`, in user-space probes: the count in

@@ -1,6 +1,11 @@
 package bpf_test
 
-import "testing"
+import (
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
 
 // liveCases run in user space and, as kernel probes, over the live map
 // through bpf_for_each_map_elem callbacks: their output must not depend on
@@ -132,3 +137,33 @@ probe begin {
 }}
 
 func TestRunSorted(t *testing.T) { testRuns(t, sortedCases) }
+
+// printCases cover printd, printdln, log and %m/%M. In vm, the record of
+// the fake tracepoint is at address 9<<32 (the context region), so %m
+// reads its fields there.
+var printdCases = []runCase{{
+	name: "printd printdln log",
+	src: `probe begin {
+	printd(", ", 1, "two", -3); println("|")
+	printdln("%d", "a", 2)
+	printdln("--", 7)
+	x = 5; printd(":", x, x + 1); println("")
+	log("logged " . "message")
+}`,
+	stdout: "1, two, -3|\na%d2\n7\n5:6\nlogged message\n",
+	kernel: true,
+}}
+
+func TestRunPrintd(t *testing.T) { testRuns(t, printdCases) }
+
+// TestRunMemory prints a field of the fake tracepoint's record with %m
+// and %M, reading it through its address in vm's context region.
+func TestRunMemory(t *testing.T) {
+	const ctxAddr = 9 << 32
+	src := fmt.Sprintf(`probe kernel.trace("syscalls:sys_enter_getpid") {
+	printf("[%%.8M] [%%.2m] [%%4.1M] [%%-3m]\n", %[1]d + 24, %[1]d + 24, %[1]d + 32, %[1]d + 32)
+}`, int64(ctxAddr))
+	stdout, stderr := run(t, src, tracepointRecord(t, map[string]int64{"s64": 0x4241, "u64": 0x43}))
+	assert.Equal(t, "[4142000000000000] [AB] [  43] [C  ]\n", stdout)
+	assert.Empty(t, stderr)
+}

@@ -42,6 +42,9 @@ func init() {
 		printfBuiltin(),
 		printBuiltin("print", ""),
 		printBuiltin("println", "\n"),
+		printdBuiltin("printd", ""),
+		printdBuiltin("printdln", "\n"),
+		logBuiltin(),
 	}
 	list = append(list, argBuiltins()...)
 	list = append(list, usymBuiltins()...)

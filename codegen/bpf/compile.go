@@ -188,7 +188,6 @@ func newCompiler(prog *sema.Program, opts Options) *compiler {
 			}
 			g.MapName = "a_" + v.Name
 			g.MaxEntries = opts.Params.MaxMapEntries
-			g.Wrap = v.Wrap
 			if v.Size > 0 {
 				g.MaxEntries = int(v.Size)
 			}
@@ -200,6 +199,7 @@ func newCompiler(prog *sema.Program, opts Options) *compiler {
 		if v.Type == sema.Stats {
 			c.statGlobal(v, &g)
 		}
+		g.Wrap = v.Wrap && v.IsArray
 		c.global[v] = len(c.abi.Globals)
 		c.abi.Globals = append(c.abi.Globals, g)
 	}

@@ -6,6 +6,7 @@ import (
 	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/btf"
 
+	"etap/diag"
 	"etap/lang/ast"
 	"etap/maps"
 	"etap/sema"
@@ -273,6 +274,13 @@ func (g *gen) foreachSorted(s *ast.ForeachStmt) {
 
 // foreachLive iterates the live map in a kernel probe, in the map's order.
 func (g *gen) foreachLive(s *ast.ForeachStmt) {
+	if len(g.returns) > 0 && contains(s.Body, func(n ast.Node) bool { _, ok := n.(*ast.ReturnStmt); return ok }) {
+		// The body runs in a callback, which cannot jump to the end of
+		// the function that holds the loop.
+		g.c.diags.Add(diag.Errorf(diag.Codegen, "C010", s.Span(), "return inside a foreach of a kernel probe is not built yet").
+			WithHint("set a variable and break out of the loop, then return after it"))
+		return
+	}
 	arr := g.c.prog.Refs[s.Array]
 	glob := &g.c.abi.Globals[g.c.global[arr]]
 	left := 0

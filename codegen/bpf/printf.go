@@ -44,16 +44,63 @@ func printBuiltin(name, suffix string) *builtin {
 			}
 			var format strings.Builder
 			for _, a := range call.Args {
-				if g.typeOf(a) == sema.String {
-					format.WriteString("%s")
-				} else {
-					format.WriteString("%d")
-				}
+				format.WriteString(naturalVerb(g.typeOf(a)))
 			}
 			format.WriteString(suffix)
 			g.print(format.String(), call.Args)
 		},
 	}
+}
+
+// printdBuiltin is printd or printdln: the values after the delimiter,
+// each in its natural format, separated by it, then suffix. As in stap,
+// the delimiter is a literal, so it joins the interned format.
+func printdBuiltin(name, suffix string) *builtin {
+	return &builtin{
+		Builtin: sema.Builtin{
+			Name: name, Variadic: true, Result: sema.Void,
+			ArgTypes: func(call *ast.CallExpr) ([]sema.Type, *diag.Diagnostic) {
+				if len(call.Args) < 2 {
+					return nil, diag.Errorf(diag.Semantic, "S095", call.Span(), "%s needs a delimiter and at least one value", name)
+				}
+				if _, ok := call.Args[0].(*ast.StringLit); !ok {
+					return nil, diag.Errorf(diag.Semantic, "S095", call.Args[0].Span(), "the delimiter of %s must be a literal string", name)
+				}
+				types := make([]sema.Type, len(call.Args))
+				types[0] = sema.String
+				return types, nil
+			},
+		},
+		emit: func(g *gen, call *ast.CallExpr) {
+			delim := strings.ReplaceAll(call.Args[0].(*ast.StringLit).Value, "%", "%%")
+			var format strings.Builder
+			for i, a := range call.Args[1:] {
+				if i > 0 {
+					format.WriteString(delim)
+				}
+				format.WriteString(naturalVerb(g.typeOf(a)))
+			}
+			format.WriteString(suffix)
+			g.print(format.String(), call.Args[1:])
+		},
+	}
+}
+
+// logBuiltin is log(msg): the message and a newline, on standard output
+// with everything else the script prints.
+func logBuiltin() *builtin {
+	return &builtin{
+		Builtin: sema.Builtin{Name: "log", Params: []sema.Type{sema.String}, Result: sema.Void},
+		emit:    func(g *gen, call *ast.CallExpr) { g.print("%s\n", call.Args) },
+	}
+}
+
+// naturalVerb is the conversion that prints a value as print does.
+func naturalVerb(t sema.Type) string {
+	if t == sema.String {
+		return "%s"
+	}
+	return "%d"
 }
 
 // printfArgTypes checks printf's format and gives the types its arguments
@@ -99,20 +146,34 @@ func (g *gen) print(format string, args []ast.Expr) {
 	for i, a := range args {
 		types[i] = g.typeOf(a).ABI()
 	}
-	g.printWith(format, types, func(i int) { g.expr(args[i]) })
+	g.printWith(format, types, func(i int) ast.Expr { g.expr(args[i]); return args[i] })
 }
 
 // printWith sends a print record of values of the given types, each of
-// which arg emits into R0.
-func (g *gen) printWith(format string, types []maps.Type, arg func(i int)) {
+// which arg emits into R0, returning the expression it comes from (for
+// messages).
+func (g *gen) printWith(format string, types []maps.Type, arg func(i int) ast.Expr) {
+	mem := memoryArgs(format)
+	for i := range mem {
+		types[i] = maps.Memory
+	}
 	g.c.abi.Prints = append(g.c.abi.Prints, maps.PrintSite{Format: format, Args: types})
 	id := len(g.c.abi.Prints) - 1
 
 	p := g.c.opts.Params
 	size := maps.HeaderSize + p.TupleSize(types)
 	rec := g.allocScratch(size)
-	for i, off := range p.TupleOffsets(types) {
-		arg(i)
+	offs := p.TupleOffsets(types)
+	for i, off := range offs {
+		e := arg(i)
+		if d, ok := mem[i]; ok {
+			prec := -1
+			if d.PrecStar {
+				prec = rec + maps.HeaderSize + offs[i-1]
+			}
+			g.memoryArg(rec+maps.HeaderSize+off, d, prec, e)
+			continue
+		}
 		if types[i] == maps.String {
 			g.copyString(regScratch, rec+maps.HeaderSize+off, asm.R0)
 			continue
@@ -124,4 +185,51 @@ func (g *gen) printWith(format string, types []maps.Type, arg func(i int)) {
 		asm.StoreImm(regScratch, int16(rec+4), int64(id), asm.Word),
 	)
 	g.output(rec, size, rbNoWakeup)
+}
+
+// memoryArgs maps the index of each argument that a %m or %M shows to
+// its directive.
+func memoryArgs(format string) map[int]maps.Directive {
+	dirs, _ := maps.ParseFormat(format)
+	mem := map[int]maps.Directive{}
+	n := 0
+	for _, d := range dirs {
+		n += len(d.ArgTypes())
+		if d.Verb == 'm' || d.Verb == 'M' {
+			mem[n-1] = d
+		}
+	}
+	return mem
+}
+
+// memoryArg copies the bytes %m or %M shows from the address in R0 to
+// scratch offset dst: as many as the precision, 1 by default, at most
+// MAXSTRINGLEN; a `.*` precision is the long at scratch offset prec. The
+// address is the kernel's, or with `#` the probed process's; a read that
+// faults is stap's runtime error.
+func (g *gen) memoryArg(dst int, d maps.Directive, prec int, arg ast.Expr) {
+	n := g.c.opts.Params.StringLen
+	g.emit(asm.Mov.Reg(asm.R3, asm.R0))
+	if prec >= 0 {
+		small, big := g.newLabel("mem_small"), g.newLabel("mem_sized")
+		g.emit(
+			asm.LoadMem(asm.R2, regScratch, int16(prec), asm.DWord),
+			asm.JSGE.Imm(asm.R2, 1, small),
+			asm.Mov.Imm(asm.R2, 1),
+		)
+		g.setLabel(small)
+		g.emit(asm.JSLE.Imm(asm.R2, int32(n), big), asm.Mov.Imm(asm.R2, int32(n)))
+		g.setLabel(big)
+	} else {
+		g.emit(asm.Mov.Imm(asm.R2, int32(min(max(d.Prec, 1), n))))
+	}
+	g.scratchPtr(asm.R1, dst)
+	fn, space := asm.FnProbeReadKernel, "kernel"
+	if d.Hash {
+		fn, space = asm.FnProbeReadUser, "user"
+	}
+	ok := g.newLabel("mem_read")
+	g.emit(fn.Call(), asm.JEq.Imm(asm.R0, 0, ok))
+	g.raise(g.errorSite(space+" read fault", "%"+string(d.Verb), arg.Span().Start))
+	g.setLabel(ok)
 }

@@ -146,7 +146,7 @@ func newSession(t *testing.T, out *bpf.Output) *session {
 		switch spec.Type {
 		case ebpf.RingBuf:
 			// Records go straight to the printer through Env.Output.
-		case ebpf.PerCPUArray, ebpf.PerCPUHash:
+		case ebpf.PerCPUArray, ebpf.PerCPUHash, ebpf.LRUCPUHash:
 			if name == maps.ScratchMap {
 				userMaps[name] = vm.NewArrayMap(int(spec.ValueSize), int(spec.MaxEntries))
 				kernelMaps[name] = vm.NewArrayMap(int(spec.ValueSize), int(spec.MaxEntries))
@@ -155,8 +155,11 @@ func newSession(t *testing.T, out *bpf.Output) *session {
 			// Statistics: user space is CPU 0 and the kernel probes
 			// run on CPU 1, so that extraction must merge the two.
 			m := vm.NewPerCPUHashMap(int(spec.KeySize), int(spec.ValueSize), int(spec.MaxEntries), 2)
-			if spec.Type == ebpf.PerCPUArray {
+			switch spec.Type {
+			case ebpf.PerCPUArray:
 				m = vm.NewPerCPUArrayMap(int(spec.ValueSize), int(spec.MaxEntries), 2)
+			case ebpf.LRUCPUHash:
+				m = vm.NewPerCPULRUHashMap(int(spec.KeySize), int(spec.ValueSize), int(spec.MaxEntries), 2)
 			}
 			userMaps[name], kernelMaps[name] = m.View(0), m.View(1)
 		case ebpf.Array:
