@@ -7,9 +7,9 @@ package loader
 import (
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/ringbuf"
 	"golang.org/x/sys/unix"
 
@@ -22,7 +22,7 @@ import (
 type Session struct {
 	out   *bpf.Output
 	coll  *ebpf.Collection
-	links []link.Link
+	links []io.Closer
 	// scalars is the live, memory-mapped value of the scalars map.
 	scalars []byte
 }

@@ -68,6 +68,8 @@ func pointKindText(k PointKind) string {
 		return "kprobe"
 	case PointKretprobe:
 		return "kretprobe"
+	case PointPerf:
+		return "perf"
 	}
 	return "?"
 }

@@ -32,13 +32,13 @@ var families = []family{
 	{prefix: []string{"kernel", "function"}, resolve: resolveFunction},
 	{prefix: []string{"kprobe"}, resolve: resolveFunction},
 	{prefix: []string{"module"}, resolve: resolveFunction},
+	{prefix: []string{"perf"}, resolve: resolvePerf},
 }
 
 // unbuilt are families etap knows but cannot attach yet.
 var unbuilt = map[string]string{
 	"syscall_any": "use kernel.trace(\"raw_syscalls:sys_enter\") for now",
 	"process":     "",
-	"perf":        "",
 	"procfs":      "",
 	"kernel":      "",
 }
@@ -72,7 +72,7 @@ func (r *resolver) resolvePoint(pp *ast.ProbePoint) []*Point {
 		return nil
 	}
 	d := diag.Errorf(diag.Semantic, "S102", first.Span(), "unknown probe point %s", pointText(pp))
-	names := []string{"begin", "end", "error", "never", "timer", "kernel", "kprobe", "module"}
+	names := []string{"begin", "end", "error", "never", "timer", "kernel", "kprobe", "module", "perf"}
 	if near := diag.Closest(first.Name, names); near != "" {
 		d.WithHint("did you mean '%s'?", near)
 	} else {
@@ -114,18 +114,25 @@ var timerUnits = map[string]time.Duration{
 
 // otherTimers are stap's timers etap does not have yet: no "did you mean"
 // for them.
-var otherTimers = map[string]bool{"hz": true, "jiffies": true, "profile": true}
+var otherTimers = map[string]bool{"jiffies": true}
 
-// resolveTimer resolves timer.s(N), timer.ms(N) and friends: handlers that
-// run in user space every N units.
+// resolveTimer resolves timer.s(N), timer.ms(N), timer.hz(N) and friends:
+// handlers that run in user space every N units; and timer.profile, which
+// samples every CPU in the kernel.
 func resolveTimer(r *resolver, pp *ast.ProbePoint) []*Point {
+	if len(pp.Components) == 2 && pp.Components[1].Name == "profile" && pp.Components[1].Arg == nil {
+		return []*Point{profilePoint(pp)}
+	}
 	if len(pp.Components) != 2 {
 		r.add(diag.Errorf(diag.Semantic, "S104", pp.Span(), "probe point %s is not built yet in etap", pointText(pp)).
-			WithHint("etap has timer.s(N), timer.ms(N), timer.us(N) and timer.ns(N)"))
+			WithHint("etap has timer.s(N), timer.ms(N), timer.us(N), timer.ns(N), timer.hz(N) and timer.profile"))
 		return nil
 	}
 	c := pp.Components[1]
 	unit, ok := timerUnits[c.Name]
+	if c.Name == "hz" {
+		unit, ok = time.Second, true
+	}
 	if !ok {
 		d := diag.Errorf(diag.Semantic, "S104", c.Span(), "probe point %s is not built yet in etap", pointText(pp))
 		if near := diag.Closest(c.Name, []string{"ms", "s", "us", "ns", "msec", "sec", "usec", "nsec"}); near != "" && !otherTimers[c.Name] {
@@ -147,10 +154,18 @@ func resolveTimer(r *resolver, pp *ast.ProbePoint) []*Point {
 		r.add(diag.Errorf(diag.Semantic, "S106", c.Arg.Span(), "timer interval must be positive, not %d", n))
 		return nil
 	}
+	period := time.Duration(n) * unit
+	if c.Name == "hz" {
+		period = unit / time.Duration(n)
+		if period == 0 {
+			r.add(diag.Errorf(diag.Semantic, "S106", c.Arg.Span(), "timer.hz(%d) is faster than one a nanosecond", n))
+			return nil
+		}
+	}
 	return []*Point{{
 		Text:   fmt.Sprintf("timer.%s(%d)", c.Name, n),
 		Kind:   PointTimer,
-		Period: time.Duration(n) * unit,
+		Period: period,
 		Span:   pp.Span(),
 	}}
 }

@@ -294,6 +294,7 @@ func (fp *functionProbe) point(fn *btf.Func, rg *regs) *Point {
 		Kernel:   true,
 		Function: fn.Name,
 		Module:   fp.module,
+		Regs:     true,
 		Fields:   map[string]Field{},
 		Span:     fp.pp.Span(),
 	}

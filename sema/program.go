@@ -95,6 +95,12 @@ type Point struct {
 	// Function names the kernel function of a kprobe or kretprobe, and
 	// Module its module ("" for the kernel itself).
 	Function, Module string
+	// Perf is the event a perf point opens on every CPU.
+	Perf *PerfEvent
+	// Regs is set when the context starts with the registers of the
+	// probed code (struct pt_regs), as kprobes' and perf events' do:
+	// addr() reads the instruction pointer there.
+	Regs bool
 	// Fields are the context variables ($name) the point provides.
 	Fields map[string]Field
 	// Targets says how the handler reads each context variable at this
@@ -119,6 +125,9 @@ const (
 	// (struct pt_regs).
 	PointKprobe
 	PointKretprobe
+	// PointPerf fires on a perf event's samples on every CPU; its
+	// context is struct bpf_perf_event_data, which starts with pt_regs.
+	PointPerf
 )
 
 // Field is a context variable read from the probe's context: a tracepoint

@@ -1,6 +1,8 @@
 package bpf
 
 import (
+	"fmt"
+
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
 
@@ -18,6 +20,9 @@ const (
 	// Function, on its entry and its return.
 	AttachKprobe
 	AttachKretprobe
+	// AttachPerfEvent opens KernelProgram.Point's Perf event on every
+	// online CPU and attaches the program to each.
+	AttachPerfEvent
 )
 
 // attachOf returns the program type and the attachment of a kernel point.
@@ -34,6 +39,8 @@ func attachOf(p *sema.Point) (ebpf.ProgramType, Attach) {
 		return ebpf.Kprobe, AttachKprobe
 	case sema.PointKretprobe:
 		return ebpf.Kprobe, AttachKretprobe
+	case sema.PointPerf:
+		return ebpf.PerfEvent, AttachPerfEvent
 	}
 	return ebpf.TracePoint, AttachTracepoint
 }
@@ -46,6 +53,8 @@ func (k *KernelProgram) attachText() string {
 		return "kprobe " + k.Point.Function
 	case AttachKretprobe:
 		return "kretprobe " + k.Point.Function
+	case AttachPerfEvent:
+		return fmt.Sprintf("perf event type %d config %d on every CPU", k.Point.Perf.Type, k.Point.Perf.Config)
 	}
 	return "tracepoint " + k.Point.Group + ":" + k.Point.Event
 }
