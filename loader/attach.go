@@ -37,7 +37,7 @@ func haveKprobes() bool {
 func checkAttachable(out *bpf.Output) error {
 	for _, k := range out.Kernel {
 		if k.Attach == bpf.AttachPerfEvent && k.Point.Perf.Hardware() {
-			if d := checkPMU(k.Point); d != nil {
+			if d := checkPMU(k); d != nil {
 				return d
 			}
 		}

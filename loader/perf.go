@@ -14,23 +14,24 @@ import (
 
 	"etap/codegen/bpf"
 	"etap/diag"
-	"etap/sema"
 )
 
 // checkPMU opens a hardware event once, on one CPU, so that a machine
 // without counters says so before anything is loaded.
-func checkPMU(p *sema.Point) *diag.Diagnostic {
+func checkPMU(k *bpf.KernelProgram) *diag.Diagnostic {
+	p := k.Point
 	attr := unix.PerfEventAttr{Type: p.Perf.Type, Config: p.Perf.Config, Size: uint32(unsafe.Sizeof(unix.PerfEventAttr{})), Bits: unix.PerfBitDisabled}
 	fd, err := unix.PerfEventOpen(&attr, -1, 0, -1, unix.PERF_FLAG_FD_CLOEXEC)
 	if err != nil {
-		return perfOpenError(p, 0, err)
+		return perfOpenError(k, 0, err)
 	}
 	unix.Close(fd)
 	return nil
 }
 
 // perfOpenError explains a failed perf_event_open.
-func perfOpenError(p *sema.Point, cpu int, err error) *diag.Diagnostic {
+func perfOpenError(k *bpf.KernelProgram, cpu int, err error) *diag.Diagnostic {
+	p := k.Point
 	var errno unix.Errno
 	if p.Perf.Hardware() && errors.As(err, &errno) && (errno == unix.ENOENT || errno == unix.EOPNOTSUPP) {
 		return diag.Errorf(diag.Attach, "A003", p.Span,
@@ -81,7 +82,7 @@ func (s *Session) attachPerf(k *bpf.KernelProgram, prog *ebpf.Program) (*perfAtt
 		fd, err := unix.PerfEventOpen(&attr, -1, cpu, -1, unix.PERF_FLAG_FD_CLOEXEC)
 		if err != nil {
 			a.Close()
-			return nil, perfOpenError(k.Point, cpu, err)
+			return nil, perfOpenError(k, cpu, err)
 		}
 		a.fds = append(a.fds, fd)
 		l, err := link.AttachRawLink(link.RawLinkOptions{Target: fd, Program: prog, Attach: ebpf.AttachPerfEvent})
