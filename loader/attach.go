@@ -56,6 +56,12 @@ func (s *Session) attach(k *bpf.KernelProgram) (io.Closer, error) {
 	switch k.Attach {
 	case bpf.AttachPerfEvent:
 		return s.attachPerf(k, prog)
+	case bpf.AttachRawTracepoint:
+		l, err := link.AttachTracing(link.TracingOptions{Program: prog})
+		if err != nil {
+			return nil, fmt.Errorf("attach tp_btf %s: %w", k.Point.Event, err)
+		}
+		return l, nil
 	case bpf.AttachKprobe, bpf.AttachKretprobe:
 		attach := link.Kprobe
 		if k.Attach == bpf.AttachKretprobe {

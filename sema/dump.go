@@ -68,6 +68,8 @@ func pointKindText(k PointKind) string {
 		return "kprobe"
 	case PointKretprobe:
 		return "kretprobe"
+	case PointRawTracepoint:
+		return "raw tracepoint"
 	case PointPerf:
 		return "perf"
 	}

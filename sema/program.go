@@ -101,6 +101,9 @@ type Point struct {
 	// probed code (struct pt_regs), as kprobes' and perf events' do:
 	// addr() reads the instruction pointer there.
 	Regs bool
+	// Record keeps a tracepoint's record fields once the point reads its
+	// typed arguments instead, for messages.
+	Record map[string]Field
 	// Fields are the context variables ($name) the point provides.
 	Fields map[string]Field
 	// Targets says how the handler reads each context variable at this
@@ -125,6 +128,9 @@ const (
 	// (struct pt_regs).
 	PointKprobe
 	PointKretprobe
+	// PointRawTracepoint is a tracepoint attached as tp_btf: its context
+	// is the tracepoint's typed arguments ($prev, $next), not its record.
+	PointRawTracepoint
 	// PointPerf fires on a perf event's samples on every CPU; its
 	// context is struct bpf_perf_event_data, which starts with pt_regs.
 	PointPerf

@@ -55,6 +55,10 @@ func (r *resolver) targetVar(e *ast.TargetVar, want Type) Type {
 			r.addReport(diag.Errorf(diag.Semantic, "S030", e.Span(), "probe %s has no context variables", p.Text))
 			continue
 		}
+		if d := r.tracepointArgs(p, e); d != nil {
+			r.addReport(d)
+			continue
+		}
 		t, d := p.target(e, want)
 		if d != nil {
 			r.addReport(d)
@@ -80,12 +84,6 @@ func (r *resolver) targetVar(e *ast.TargetVar, want Type) Type {
 
 // target resolves a context variable at p.
 func (p *Point) target(e *ast.TargetVar, want Type) (*Target, *diag.Diagnostic) {
-	if p.Kind == PointTracepoint && len(e.Fields) > 0 {
-		// stap reads $prev->pid on sched_switch from the typed arguments
-		// that raw tracepoints get: not the record etap reads.
-		return nil, notBuilt(e.Span(), "member accesses (->)").
-			WithHint("tracepoint fields have no types in etap yet; kernel.function parameters have")
-	}
 	f, ok := p.Fields[e.Name]
 	if !ok {
 		return nil, p.missingField(e)

@@ -110,8 +110,9 @@ func runEtap(ctx context.Context, o options, args []string, stdout, stderr io.Wr
 		return err
 	}
 	ensureTracefs()
+	kernel := sema.NewTracefs(sema.DefaultTracefsRoot)
 	prog, diags := sema.Check([]*ast.File{file}, sema.Options{
-		Kernel:  sema.NewTracefs(sema.DefaultTracefsRoot),
+		Kernel:  kernel,
 		Library: bpf.Library(),
 		Tapsets: library,
 	})
@@ -135,7 +136,7 @@ func runEtap(ctx context.Context, o options, args []string, stdout, stderr io.Wr
 		return nil
 	}
 
-	session, err := loader.Load(out)
+	session, err := loader.LoadWithBTF(out, kernel.BTFCache())
 	if err != nil {
 		return p.fail(err)
 	}

@@ -96,3 +96,22 @@ func TestPerfHardwareWithoutPMU(t *testing.T) {
 		assert.Contains(t, r.stderr, "<input>:1:7: attach error: this machine has no hardware performance counters (perf_event_open: ENOENT)")
 	}
 }
+
+func TestSchedSwitchTypedArguments(t *testing.T) {
+	script := `global n, bad, comm
+probe kernel.trace("sched:sched_switch") {
+	n++
+	if ($prev->pid != tid()) bad++
+	if ($next->pid == target()) comm = $next->comm
+}
+probe end { printf("n %d\nbad %d\n%s 1\n", n, bad, comm) }`
+	r := etap(t, "-p3", "-e", script)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "tp_btf sched_switch", "a handler that reads $next->pid attaches as tp_btf")
+	r = etap(t, "-e", script, "-c", getpidBin+" 10000")
+	require.Equal(t, 0, r.code, r.stderr)
+	got := fields(t, r.stdout)
+	assert.Positive(t, got["n"], r.stdout)
+	assert.Zero(t, got["bad"], "$prev is the task switched out: the current one")
+	assert.Equal(t, int64(1), got["getpid"], "the target was switched in: %s", r.stdout)
+}

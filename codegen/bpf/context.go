@@ -20,6 +20,9 @@ const (
 	// Function, on its entry and its return.
 	AttachKprobe
 	AttachKretprobe
+	// AttachRawTracepoint attaches a tp_btf program to the tracepoint
+	// KernelProgram.Point's Event.
+	AttachRawTracepoint
 	// AttachPerfEvent opens KernelProgram.Point's Perf event on every
 	// online CPU and attaches the program to each.
 	AttachPerfEvent
@@ -41,6 +44,8 @@ func attachOf(p *sema.Point) (ebpf.ProgramType, Attach) {
 		return ebpf.Kprobe, AttachKretprobe
 	case sema.PointPerf:
 		return ebpf.PerfEvent, AttachPerfEvent
+	case sema.PointRawTracepoint:
+		return ebpf.Tracing, AttachRawTracepoint
 	}
 	return ebpf.TracePoint, AttachTracepoint
 }
@@ -53,6 +58,8 @@ func (k *KernelProgram) attachText() string {
 		return "kprobe " + k.Point.Function
 	case AttachKretprobe:
 		return "kretprobe " + k.Point.Function
+	case AttachRawTracepoint:
+		return "tp_btf " + k.Point.Event
 	case AttachPerfEvent:
 		return fmt.Sprintf("perf event type %d config %d on every CPU", k.Point.Perf.Type, k.Point.Perf.Config)
 	}
