@@ -66,26 +66,7 @@ type resolver struct {
 // Check elaborates files into a Program. Diagnostics, including warnings,
 // come back in the list; the Program is nil when there are errors.
 func Check(files []*ast.File, opts Options) (*Program, *diag.List) {
-	r := &resolver{
-		kernel:   opts.Kernel,
-		lib:      opts.Library,
-		diags:    &diag.List{},
-		globals:  map[string]*Var{},
-		scalarAt: map[*Var]diag.Span{},
-		prog: &Program{
-			Types:     map[ast.Expr]Type{},
-			Refs:      map[*ast.Ident]*Var{},
-			Calls:     map[*ast.CallExpr]*Builtin{},
-			FuncCalls: map[*ast.CallExpr]*Function{},
-		},
-		funcs:         map[string][]*Function{},
-		probeCalls:    map[*Function]bool{},
-		tapsetFuncs:   map[string][]*ast.FunctionDecl{},
-		tapsetGlobals: map[string]*ast.GlobalVar{},
-		tapsetFiles:   tapsetNames(opts.Tapsets),
-		foreachKeys:   map[*Var]bool{},
-	}
-	r.declareTapsets(opts.Tapsets)
+	r := newResolver(opts)
 	var decls []*ast.ProbeDecl
 	for _, f := range files {
 		for _, d := range f.Decls {
@@ -194,6 +175,32 @@ func Check(files []*ast.File, opts Options) (*Program, *diag.List) {
 		r.warnVariables(locals)
 	}
 	return r.finish(r.prog)
+}
+
+// newResolver makes the resolver of one Check or List, with the tapsets
+// declared.
+func newResolver(opts Options) *resolver {
+	r := &resolver{
+		kernel:   opts.Kernel,
+		lib:      opts.Library,
+		diags:    &diag.List{},
+		globals:  map[string]*Var{},
+		scalarAt: map[*Var]diag.Span{},
+		prog: &Program{
+			Types:     map[ast.Expr]Type{},
+			Refs:      map[*ast.Ident]*Var{},
+			Calls:     map[*ast.CallExpr]*Builtin{},
+			FuncCalls: map[*ast.CallExpr]*Function{},
+		},
+		funcs:         map[string][]*Function{},
+		probeCalls:    map[*Function]bool{},
+		tapsetFuncs:   map[string][]*ast.FunctionDecl{},
+		tapsetGlobals: map[string]*ast.GlobalVar{},
+		tapsetFiles:   tapsetNames(opts.Tapsets),
+		foreachKeys:   map[*Var]bool{},
+	}
+	r.declareTapsets(opts.Tapsets)
+	return r
 }
 
 // finish returns p and the diagnostics, sorted; no Program when there are

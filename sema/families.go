@@ -20,6 +20,10 @@ type family struct {
 	// resolve turns a point of the family into zero or more Points;
 	// it reports problems through r.
 	resolve func(r *resolver, pp *ast.ProbePoint) []*Point
+	// list, when set, lists the points a pattern matches for -l, where
+	// resolve does not take the pattern's wildcards; otherwise resolve
+	// lists them.
+	list func(r *resolver, pp *ast.ProbePoint) []*Point
 }
 
 var families = []family{
@@ -27,12 +31,12 @@ var families = []family{
 	{prefix: []string{"end"}, resolve: sequenced(PointEnd)},
 	{prefix: []string{"error"}, resolve: sequenced(PointError)},
 	{prefix: []string{"never"}, resolve: sequenced(PointNever)},
-	{prefix: []string{"timer"}, resolve: resolveTimer},
+	{prefix: []string{"timer"}, resolve: resolveTimer, list: listNames(func() []string { return []string{"timer.profile"} }, resolveTimer)},
 	{prefix: []string{"kernel", "trace"}, resolve: resolveTracepoint},
 	{prefix: []string{"kernel", "function"}, resolve: resolveFunction},
 	{prefix: []string{"kprobe"}, resolve: resolveFunction},
 	{prefix: []string{"module"}, resolve: resolveFunction},
-	{prefix: []string{"perf"}, resolve: resolvePerf},
+	{prefix: []string{"perf"}, resolve: resolvePerf, list: listNames(perfPoints, resolvePerf)},
 }
 
 // unbuilt are families etap knows but cannot attach yet.
@@ -241,7 +245,9 @@ func tracepointNames(all []string, withGroup bool) []string {
 // fields as context variables.
 func tracepointPoint(group, event string, pp *ast.ProbePoint, tf []TracepointField) *Point {
 	fields := make(map[string]Field, len(tf))
+	order := make([]string, 0, len(tf))
 	for _, f := range tf {
+		order = append(order, f.Name)
 		field := Field{Name: f.Name, CType: f.CType, Offset: f.Offset, Size: f.Size, Signed: f.Signed, Type: Long}
 		if f.Array || f.Size > 8 {
 			field.Unsupported = "array and string fields"
@@ -255,6 +261,7 @@ func tracepointPoint(group, event string, pp *ast.ProbePoint, tf []TracepointFie
 		Group:  group,
 		Event:  event,
 		Fields: fields,
+		Order:  order,
 		Span:   pp.Span(),
 	}
 }

@@ -320,6 +320,7 @@ func (fp *functionProbe) point(fn *btf.Func, rg *regs) *Point {
 			f.Offset, f.Size, f.Signed, f.Type = rg.args[i], size, signed, Long
 		}
 		p.Fields[param.Name] = f
+		p.Order = append(p.Order, param.Name)
 	}
 	if fp.suffix == ".return" {
 		p.Kind = PointKretprobe
@@ -331,6 +332,7 @@ func (fp *functionProbe) point(fn *btf.Func, rg *regs) *Point {
 				f.Unsupported = "struct return values"
 			}
 			p.Fields["return"] = f
+			p.Order = append(p.Order, "return")
 		}
 	}
 	return p

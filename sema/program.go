@@ -106,6 +106,8 @@ type Point struct {
 	Record map[string]Field
 	// Fields are the context variables ($name) the point provides.
 	Fields map[string]Field
+	// Order names the Fields in the order the point declares them, for -L.
+	Order []string
 	// Targets says how the handler reads each context variable at this
 	// point; sema fills it while it checks the handler.
 	Targets map[*ast.TargetVar]*Target

@@ -43,7 +43,7 @@ func (r *resolver) tracepointArgs(p *Point, e *ast.TargetVar) *diag.Diagnostic {
 	default:
 		return nil
 	}
-	args, err := r.rawTracepointArgs(p.Event)
+	args, order, err := r.rawTracepointArgs(p.Event)
 	if err != nil {
 		if len(e.Fields) == 0 {
 			return nil // the usual "no field" message says it best
@@ -57,7 +57,7 @@ func (r *resolver) tracepointArgs(p *Point, e *ast.TargetVar) *diag.Diagnostic {
 	if other := firstTarget(p, e); other != nil {
 		return mixedContext(p, other, e, args)
 	}
-	p.Kind, p.Record, p.Fields = PointRawTracepoint, p.Fields, args
+	p.Kind, p.Record, p.Fields, p.Order = PointRawTracepoint, p.Fields, args, order
 	return nil
 }
 
@@ -89,12 +89,12 @@ func mixedContext(p *Point, field, arg *ast.TargetVar, args map[string]Field) *d
 // from the kernel's BTF: the parameters of the btf_trace_EVENT typedef's
 // function after the first (the tracepoint's data), each in one 8-byte
 // slot of the tp_btf context.
-func (r *resolver) rawTracepointArgs(event string) (map[string]Field, error) {
+func (r *resolver) rawTracepointArgs(event string) (args map[string]Field, order []string, err error) {
 	params, err := rawTracepointParams(r.kernel, event)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	args := map[string]Field{}
+	args = map[string]Field{}
 	for i, param := range params {
 		f := Field{Name: param.Name, CType: cType(param.Type), BTF: param.Type, Offset: 8 * i, Type: Long}
 		size, signed, ok := scalar(param.Type)
@@ -103,8 +103,9 @@ func (r *resolver) rawTracepointArgs(event string) (map[string]Field, error) {
 		}
 		f.Size, f.Signed = size, signed
 		args[param.Name] = f
+		order = append(order, param.Name)
 	}
-	return args, nil
+	return args, order, nil
 }
 
 // rawTracepointParams returns the typed arguments of a tracepoint, in

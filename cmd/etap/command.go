@@ -37,6 +37,8 @@ type options struct {
 	defines []string
 	// includes are -I directories of tapsets beside etap's own.
 	includes []string
+	// list and listVars are -l and -L patterns.
+	list, listVars string
 }
 
 func newCommand(stdout, stderr io.Writer) *cobra.Command {
@@ -49,7 +51,7 @@ func newCommand(stdout, stderr io.Writer) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Args: func(cmd *cobra.Command, args []string) error {
-			if o.script == "" && len(args) == 0 {
+			if o.script == "" && len(args) == 0 && o.list == "" && o.listVars == "" {
 				return errors.New("no script: give a FILE or -e SCRIPT (see etap --help)")
 			}
 			return nil
@@ -57,6 +59,9 @@ func newCommand(stdout, stderr io.Writer) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.pass < 1 || o.pass > 5 {
 				return fmt.Errorf("-p %d: passes are 1 (parse) to 5 (run)", o.pass)
+			}
+			if o.list != "" || o.listVars != "" {
+				return listPoints(o, stdout, stderr)
 			}
 			return runEtap(cmd.Context(), o, args, stdout, stderr)
 		},
@@ -71,6 +76,8 @@ func newCommand(stdout, stderr io.Writer) *cobra.Command {
 	f.IntVarP(&o.pid, "pid", "x", 0, "set target() to `PID`")
 	f.IntVarP(&o.timeout, "timeout", "T", 0, "end the run after `SECONDS`")
 	f.StringArrayVarP(&o.includes, "include", "I", nil, "add the tapsets (*.stp) of `DIR` to the library")
+	f.StringVarP(&o.list, "list", "l", "", "list the probe points `PATTERN` matches")
+	f.StringVarP(&o.listVars, "list-vars", "L", "", "list the probe points `PATTERN` matches with their variables")
 	f.StringArrayVarP(&o.defines, "define", "D", nil, "set a limit: `NAME=VALUE` (MAXSTRINGLEN, MAXMAPENTRIES, MAXACTION)")
 	return cmd
 }
@@ -222,6 +229,54 @@ func (p *pipeline) report(l *diag.List) error {
 	diag.RenderList(p.stderr, l, p.source)
 	if l.HasErrors() {
 		return exitError{1}
+	}
+	return nil
+}
+
+// listPoints is -l and -L: the probe points a pattern matches, one a
+// line, with their variables for -L.
+func listPoints(o options, stdout, stderr io.Writer) error {
+	p := &pipeline{o: o, stdout: stdout, stderr: stderr, sources: map[string]string{}}
+	pattern := o.list
+	if o.listVars != "" {
+		pattern = o.listVars
+	}
+	// The pattern parses as the point of a probe, so that its messages
+	// point into it.
+	const name, prefix = "<pattern>", "probe "
+	p.sources[name] = prefix + pattern + " {}"
+	file, diags := lang.Parse(name, p.sources[name], nil)
+	if err := p.report(diags); err != nil {
+		return err
+	}
+	library, err := p.parseTapsets()
+	if err != nil {
+		return err
+	}
+	ensureTracefs()
+	opts := sema.Options{Kernel: sema.NewTracefs(sema.DefaultTracefsRoot), Library: bpf.Library(), Tapsets: library}
+	var lines []string
+	for _, d := range file.Decls {
+		decl, ok := d.(*ast.ProbeDecl)
+		if !ok {
+			return fmt.Errorf("-l %s: not a probe point", pattern)
+		}
+		for _, pp := range decl.Points {
+			listed, diags := sema.List(pp, opts)
+			if err := p.report(diags); err != nil {
+				return err
+			}
+			for _, l := range listed {
+				if o.listVars != "" {
+					lines = append(lines, l.Line())
+				} else {
+					lines = append(lines, l.Text)
+				}
+			}
+		}
+	}
+	for _, l := range lines {
+		fmt.Fprintln(stdout, l)
 	}
 	return nil
 }
