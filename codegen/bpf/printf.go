@@ -96,16 +96,27 @@ func printfArgTypes(call *ast.CallExpr) ([]sema.Type, *diag.Diagnostic) {
 // woken for each record: it drains the buffer on a short timer.
 func (g *gen) print(format string, args []ast.Expr) {
 	types := make([]maps.Type, len(args))
+	var convs []maps.Conv
 	for i, a := range args {
 		types[i] = g.typeOf(a).ABI()
+		if _, later := g.laterArg(a); later != nil {
+			if convs == nil {
+				convs = make([]maps.Conv, len(args))
+			}
+			types[i], convs[i] = later.typ, later.conv
+		}
 	}
-	g.c.abi.Prints = append(g.c.abi.Prints, maps.PrintSite{Format: format, Args: types})
+	g.c.abi.Prints = append(g.c.abi.Prints, maps.PrintSite{Format: format, Args: types, Convs: convs})
 	id := len(g.c.abi.Prints) - 1
 
 	p := g.c.opts.Params
 	size := maps.HeaderSize + p.TupleSize(types)
 	rec := g.allocScratch(size)
 	for i, off := range p.TupleOffsets(types) {
+		if call, later := g.laterArg(args[i]); later != nil {
+			g.recordLater(call, later, rec+maps.HeaderSize+off)
+			continue
+		}
 		g.expr(args[i])
 		if types[i] == maps.String {
 			g.copyString(regScratch, rec+maps.HeaderSize+off, asm.R0)
