@@ -109,7 +109,8 @@ probe kernel.trace("raw_syscalls:sys_enter"), kernel.trace("sched:sched_process_
 }
 
 // TestTracepointFields checks the context variables of tracepoints: every
-// scalar field with its offset, size and signedness; arrays marked unsupported.
+// scalar field with its offset, size and signedness, its strings as
+// strings; other arrays marked unsupported.
 func TestTracepointFields(t *testing.T) {
 	tests := []struct {
 		tracepoint  string
@@ -123,21 +124,25 @@ func TestTracepointFields(t *testing.T) {
 			"flags":        {Offset: 32, Size: 8},
 			"mode":         {Offset: 40, Size: 8},
 		}, nil},
-		// prev_comm and next_comm are char[16]: not built yet.
+		// prev_comm and next_comm are char[16]: strings in the record.
 		{"sched:sched_switch", map[string]sema.Field{
+			"prev_comm":  {Offset: 8, Size: 16, Type: sema.String, InRecord: sema.RecordArray},
+			"next_comm":  {Offset: 40, Size: 16, Type: sema.String, InRecord: sema.RecordArray},
 			"prev_pid":   {Offset: 24, Size: 4, Signed: true},
 			"prev_prio":  {Offset: 28, Size: 4, Signed: true},
 			"prev_state": {Offset: 32, Size: 8, Signed: true},
 			"next_pid":   {Offset: 56, Size: 4, Signed: true},
 			"next_prio":  {Offset: 60, Size: 4, Signed: true},
-		}, []string{"prev_comm", "next_comm"}},
+		}, nil},
 		{"raw_syscalls:sys_enter", map[string]sema.Field{
 			"id": {Offset: 8, Size: 8, Signed: true},
 		}, []string{"args"}},
 		{"sched:sched_process_exec", map[string]sema.Field{
 			"pid":     {Offset: 12, Size: 4, Signed: true},
 			"old_pid": {Offset: 16, Size: 4, Signed: true},
-		}, []string{"filename"}},
+			// __data_loc char[] filename: a u32 locating the string.
+			"filename": {Offset: 8, Size: 4, Type: sema.String, InRecord: sema.RecordDataLoc},
+		}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.tracepoint, func(t *testing.T) {
@@ -159,7 +164,10 @@ func TestTracepointFields(t *testing.T) {
 				want[name] = f
 			}
 			for name, f := range want {
-				f.Name, f.Type = name, sema.Long
+				f.Name = name
+				if f.Type == sema.Unknown {
+					f.Type = sema.Long
+				}
 				want[name] = f
 			}
 			got := map[string]sema.Field{}

@@ -249,8 +249,13 @@ func tracepointPoint(group, event string, pp *ast.ProbePoint, tf []TracepointFie
 	for _, f := range tf {
 		order = append(order, f.Name)
 		field := Field{Name: f.Name, CType: f.CType, Offset: f.Offset, Size: f.Size, Signed: f.Signed, Type: Long}
-		if f.Array || f.Size > 8 {
-			field.Unsupported = "array and string fields"
+		switch {
+		case f.Array && strings.HasPrefix(f.CType, "__data_loc") && strings.HasSuffix(f.CType, "char"):
+			field.Type, field.InRecord, field.Size = String, RecordDataLoc, 4
+		case f.Array && (f.CType == "char" || f.CType == "unsigned char"):
+			field.Type, field.InRecord = String, RecordArray
+		case f.Array || f.Size > 8:
+			field.Unsupported = "array fields"
 		}
 		fields[f.Name] = field
 	}

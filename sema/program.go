@@ -153,7 +153,24 @@ type Field struct {
 	// Unsupported, when set, says what kind of field etap cannot read
 	// yet, such as "array and string fields".
 	Unsupported string
+	// InRecord says where a tracepoint's string field lives in its
+	// record: inline (char comm[16]) or after the fixed fields
+	// (__data_loc char[] filename); RecordNone for any other field.
+	InRecord RecordString
 }
+
+// RecordString is the kind of a string field of a tracepoint's record.
+type RecordString uint8
+
+// The kinds of tracepoint string fields.
+const (
+	RecordNone RecordString = iota
+	// RecordArray is a char array inside the record, Size bytes.
+	RecordArray
+	// RecordDataLoc is a __data_loc string: a u32 at Offset whose low 16
+	// bits are the string's offset from the start of the record.
+	RecordDataLoc
+)
 
 // Probe is one probe handler bound to one resolved point. A declaration with
 // several points gives several Probes that share the body.

@@ -98,6 +98,10 @@ func (p *Point) target(e *ast.TargetVar, want Type) (*Target, *diag.Diagnostic) 
 			WithHint("read $%s in a probe on the function's entry and keep it in a global array indexed by tid()", e.Name)
 	}
 	t := &Target{Field: f, Type: Long, CType: f.CType}
+	if f.InRecord != RecordNone {
+		t.Type = String
+		return t, nil
+	}
 	if f.BTF == nil {
 		return t, nil
 	}

@@ -81,6 +81,21 @@ var sizes = map[int]asm.Size{1: asm.Byte, 2: asm.Half, 4: asm.Word, 8: asm.DWord
 func (g *gen) field(e *ast.TargetVar) {
 	t := g.probe.Point.Targets[e]
 	f := t.Field
+	switch f.InRecord {
+	case sema.RecordArray:
+		g.emit(asm.Mov.Reg(asm.R0, regCtx))
+		g.readKernelString(f.Offset, f.Size)
+		return
+	case sema.RecordDataLoc:
+		// The low 16 bits are the string's offset in the record.
+		g.emit(
+			asm.LoadMem(asm.R0, regCtx, int16(f.Offset), asm.Word),
+			asm.And.Imm(asm.R0, 0xffff),
+			asm.Add.Reg(asm.R0, regCtx),
+		)
+		g.readKernelString(0, 0)
+		return
+	}
 	g.emit(asm.LoadMem(asm.R0, regCtx, int16(f.Offset), sizes[f.Size]))
 	g.signExtend(f.Size, f.Signed)
 	for _, rd := range t.Reads {
