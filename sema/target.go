@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/cilium/ebpf/btf"
 
@@ -24,6 +25,11 @@ type Target struct {
 	// memory; CType is the C type of the value read.
 	Type  Type
 	CType string
+	// Parts and Format are a context string ($$vars): the variables it
+	// shows, each resolved at this point, and the printf format that shows
+	// them; Parts is nil for any other context variable.
+	Parts  []*ast.TargetVar
+	Format string
 	// StringOffset and StringMax place a String: it starts StringOffset
 	// bytes after the address the last value holds, and has at most
 	// StringMax bytes (0: up to MAXSTRINGLEN), as in a `char comm[16]`.
@@ -45,6 +51,9 @@ type Read struct {
 // pointer, as stap's longs are. So `$name == "x"` and `x = $name` need no
 // kernel_string(), and `if ($name)` still tests for NULL.
 func (r *resolver) targetVar(e *ast.TargetVar, want Type) Type {
+	if _, ok := IsVarsString(e); ok {
+		return r.varsString(e, false)
+	}
 	if r.fn != nil {
 		r.addReport(notBuilt(e.Span(), "context variables in functions"))
 		return Long
@@ -202,8 +211,13 @@ func targetText(e *ast.TargetVar) string {
 //
 //	$count:long /* size_t */
 func dumpTargets(w io.Writer, p *Point) {
+	// The variables of a context string ($$vars) share its place: by name
+	// after it.
 	uses := slices.SortedFunc(maps.Keys(p.Targets), func(a, b *ast.TargetVar) int {
-		return a.Span().Start.Offset - b.Span().Start.Offset
+		if d := a.Span().Start.Offset - b.Span().Start.Offset; d != 0 {
+			return d
+		}
+		return strings.Compare(targetText(a), targetText(b))
 	})
 	seen := map[string]bool{}
 	for _, e := range uses {

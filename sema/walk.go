@@ -264,6 +264,8 @@ func (r *resolver) exprType(e ast.Expr, want Type) Type {
 		return r.setType(v, want, e.Span())
 	case *ast.TargetVar:
 		return r.targetVar(e, want)
+	case *ast.TargetExpr:
+		return r.prettyTarget(e, want)
 	case *ast.IndexExpr:
 		v := r.index(e)
 		if v == nil {

@@ -20,3 +20,27 @@ probe kernel.trace("sched:sched_process_exec") {
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Regexp(t, "^exec "+regexp.QuoteMeta(getpidBin)+" 1 (sh|getpid)\n$", r.stdout)
 }
+
+func TestVarsStrings(t *testing.T) {
+	script := `probe kernel.trace("sched:sched_switch") {
+	if ($next_pid != target()) next
+	printf("[%s]\n", $$vars)
+	println($$parms$)
+	print($$locals, "|", $$vars$, "\n")
+	exit()
+}`
+	r := etap(t, "-e", script, "-c", getpidBin+" 10")
+	require.Equal(t, 0, r.code, r.stderr)
+	lines := regexp.MustCompile("\n").Split(r.stdout, -1)
+	require.Len(t, lines, 4, r.stdout)
+	pid := `[0-9]+`
+	assert.Regexp(t, `^\[prev_comm="[^"]*" prev_pid=0x[0-9a-f]+ prev_prio=0x[0-9a-f]+ prev_state=0x[0-9a-f]+ next_comm="[^"]*" next_pid=0x[0-9a-f]+ next_prio=0x[0-9a-f]+\]$`, lines[0])
+	assert.Regexp(t, `^prev_comm="[^"]*" prev_pid=`+pid+` prev_prio=`+pid+` prev_state=-?`+pid+` next_comm="[^"]*" next_pid=`+pid+` next_prio=`+pid+`$`, lines[1])
+	assert.Equal(t, "|"+lines[1], lines[2], "$$locals is empty; $$vars$ is $$parms$")
+}
+
+func TestVarsStringOnlyPrinted(t *testing.T) {
+	r := etap(t, "-e", `probe kernel.trace("sched:sched_switch") { x = $$vars; println(x) }`)
+	assert.Equal(t, 1, r.code)
+	assert.Contains(t, r.stderr, "compile error: etap builds context strings such as $$vars only where they are printed")
+}

@@ -80,6 +80,10 @@ var sizes = map[int]asm.Size{1: asm.Byte, 2: asm.Half, 4: asm.Word, 8: asm.DWord
 // run for it.
 func (g *gen) field(e *ast.TargetVar) {
 	t := g.probe.Point.Targets[e]
+	if t.Parts != nil {
+		g.notPrinted(e)
+		return
+	}
 	f := t.Field
 	switch f.InRecord {
 	case sema.RecordArray:

@@ -61,6 +61,9 @@ func (g *gen) expr(e ast.Expr) {
 		g.ifElse(e.Cond, func() { g.expr(e.X) }, func() { g.expr(e.Y) })
 	case *ast.AggregateExpr:
 		g.statExtract(e)
+	case *ast.TargetExpr:
+		// sema allows only context strings ($$vars$) here.
+		g.notPrinted(e)
 	case *ast.CallExpr:
 		if f := g.c.prog.FuncCalls[e]; f != nil {
 			g.inline(e, f)

@@ -95,6 +95,7 @@ func printfArgTypes(call *ast.CallExpr) ([]sema.Type, *diag.Diagnostic) {
 // print builds a print record in scratch and sends it. The reader is not
 // woken for each record: it drains the buffer on a short timer.
 func (g *gen) print(format string, args []ast.Expr) {
+	format, args = g.expandVars(format, args)
 	types := make([]maps.Type, len(args))
 	var convs []maps.Conv
 	for i, a := range args {
