@@ -10,7 +10,7 @@ import (
 // $$vars, $$parms, $$locals and $$return are strings of the context
 // variables: "prev_comm=\"bash\" prev_pid=0x1c2 ...". A suffix $ prints
 // them pretty: numbers in decimal, character pointers as the strings they
-// point to.
+// point to; so does $name$ for one variable.
 //
 //	probe kernel.trace("sched:sched_switch") { printf("%s\n", $$vars) }
 //
@@ -22,23 +22,23 @@ import (
 // varsStrings are the context strings by their name without the first $.
 var varsStrings = map[string]bool{"$vars": true, "$parms": true, "$locals": true, "$return": true}
 
-// IsVarsString reports whether e is $$vars, $$parms, $$locals or
-// $$return, with or without a pretty-printing suffix, and returns its
-// variable.
+// IsVarsString reports whether e is a context string, $$vars, $$parms,
+// $$locals or $$return with or without a pretty-printing suffix, or one
+// variable with one ($name$), and returns the variable that names it.
 func IsVarsString(e ast.Expr) (*ast.TargetVar, bool) {
 	if x, ok := e.(*ast.TargetExpr); ok && !x.AddrOf && len(x.Path) == 0 && x.Pretty != "" {
-		e = x.X
+		tv, ok := x.X.(*ast.TargetVar)
+		return tv, ok && len(tv.Fields) == 0
 	}
 	tv, ok := e.(*ast.TargetVar)
 	return tv, ok && len(tv.Fields) == 0 && varsStrings[tv.Name]
 }
 
-// prettyTarget checks $name$ and $name$$ where etap has them: on the
-// context strings.
+// prettyTarget checks $name$ and $$vars$.
 func (r *resolver) prettyTarget(e *ast.TargetExpr, want Type) Type {
 	tv, ok := IsVarsString(e)
 	if !ok {
-		r.addReport(notBuilt(e.Span(), "pretty printing ($var$), & and [] on context variables"))
+		r.addReport(notBuilt(e.Span(), "member accesses with pretty printing ($p->f$), & and [] on context variables"))
 		return Unknown
 	}
 	return r.varsString(tv, true)
@@ -61,17 +61,20 @@ func (r *resolver) varsString(e *ast.TargetVar, pretty bool) Type {
 		if t := p.Targets[e]; t != nil && t.Parts != nil {
 			continue // resolved in an earlier pass
 		}
-		p.Targets[e] = r.varsTarget(p, e, pretty)
+		if t := r.varsTarget(p, e, pretty); t != nil {
+			p.Targets[e] = t
+		}
 	}
 	return String
 }
 
 // varsTarget makes the format and the parts of a context string at p.
 // A variable etap cannot read prints as "name=?", as stap prints one it
-// cannot find.
+// cannot find; $name$ of a variable p lacks is an error, and nil.
 func (r *resolver) varsTarget(p *Point, e *ast.TargetVar, pretty bool) *Target {
 	t := &Target{Type: String, CType: "string", Parts: []*ast.TargetVar{}}
 	var names []string
+	single := !varsStrings[e.Name]
 	switch e.Name {
 	case "$return":
 		if _, ok := p.Fields["return"]; ok {
@@ -84,6 +87,9 @@ func (r *resolver) varsTarget(p *Point, e *ast.TargetVar, pretty bool) *Target {
 			}
 		}
 	}
+	if single {
+		names = []string{e.Name}
+	}
 	// $$locals: etap knows no locals without debuginfo.
 	var pieces []string
 	for _, name := range names {
@@ -93,14 +99,23 @@ func (r *resolver) varsTarget(p *Point, e *ast.TargetVar, pretty bool) *Target {
 			want = Unknown
 		}
 		pt, d := p.target(part, want)
-		if d != nil {
+		switch {
+		case d != nil && single:
+			// Not kept: the next pass reports it.
+			r.addReport(d)
+			return nil
+		case d != nil:
 			pieces = append(pieces, name+"=?")
 			continue
 		}
 		p.Targets[part] = pt
 		r.prog.Types[part] = pt.Type
 		t.Parts = append(t.Parts, part)
-		pieces = append(pieces, name+"="+partFormat(pt, pretty))
+		if single {
+			pieces = append(pieces, partFormat(pt, pretty))
+		} else {
+			pieces = append(pieces, name+"="+partFormat(pt, pretty))
+		}
 	}
 	t.Format = strings.Join(pieces, " ")
 	return t
