@@ -38,7 +38,7 @@ func TestVarsStrings(t *testing.T) {
 	assert.Regexp(t, `^\[prev_comm="[^"]*" prev_pid=0x[0-9a-f]+ prev_prio=0x[0-9a-f]+ prev_state=0x[0-9a-f]+ next_comm="[^"]*" next_pid=0x[0-9a-f]+ next_prio=0x[0-9a-f]+\]$`, lines[0])
 	assert.Regexp(t, `^prev_comm="[^"]*" prev_pid=`+pid+` prev_prio=`+pid+` prev_state=-?`+pid+` next_comm="[^"]*" next_pid=`+pid+` next_prio=`+pid+`$`, lines[1])
 	assert.Equal(t, "|"+lines[1], lines[2], "$$locals is empty; $$vars$ is $$parms$")
-	m := regexp.MustCompile(`^"([^"]*)" (`+pid+`) (`+pid+`)$`).FindStringSubmatch(lines[3])
+	m := regexp.MustCompile(`^"([^"]*)" (` + pid + `) (` + pid + `)$`).FindStringSubmatch(lines[3])
 	require.NotNil(t, m, lines[3])
 	assert.Equal(t, m[3], m[2], "$next_pid$ is the number")
 	assert.Contains(t, lines[1], `next_comm="`+m[1]+`"`)
