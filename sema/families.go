@@ -124,7 +124,9 @@ var otherTimers = map[string]bool{"jiffies": true}
 // handlers that run in user space every N units; and timer.profile, which
 // samples every CPU in the kernel.
 func resolveTimer(r *resolver, pp *ast.ProbePoint) []*Point {
-	if len(pp.Components) == 2 && pp.Components[1].Name == "profile" && pp.Components[1].Arg == nil {
+	// timer.profile is stap's tapset alias of timer.profile.tick.
+	if cs := pp.Components; len(cs) >= 2 && cs[1].Name == "profile" && cs[1].Arg == nil &&
+		(len(cs) == 2 || len(cs) == 3 && cs[2].Name == "tick" && cs[2].Arg == nil) {
 		return []*Point{profilePoint(pp)}
 	}
 	if len(pp.Components) != 2 {

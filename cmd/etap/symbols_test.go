@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -61,4 +62,18 @@ func TestAddrWithoutRegisters(t *testing.T) {
 	r := etap(t, "-e", `probe begin { printf("%d [%s]\n", addr(), backtrace()); exit() }`)
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Equal(t, "0 []\n", r.stdout)
+}
+
+func TestSymbolsInUserSpace(t *testing.T) {
+	syms, err := os.ReadFile("/proc/kallsyms")
+	require.NoError(t, err)
+	m := regexp.MustCompile(`(?m)^([0-9a-f]+) [Tt] vfs_read$`).FindSubmatch(syms)
+	require.NotNil(t, m, "vfs_read in /proc/kallsyms")
+	// An address kept by a kernel probe and printed in end: named the same.
+	script := `global a
+probe begin { a = 0x` + string(m[1]) + ` + 3; print_backtrace(); exit() }
+probe end { printf("%s|%s\n", symname(a), symdata(a)) }`
+	r := etap(t, "-e", script)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Regexp(t, `^vfs_read\|vfs_read\+0x3/0x[0-9a-f]+ \[kernel\]\n$`, r.stdout, "print_backtrace() in user space prints nothing")
 }
