@@ -115,3 +115,11 @@ probe end { printf("n %d\nbad %d\n%s 1\n", n, bad, comm) }`
 	assert.Zero(t, got["bad"], "$prev is the task switched out: the current one")
 	assert.Equal(t, int64(1), got["getpid"], "the target was switched in: %s", r.stdout)
 }
+
+func TestProfileExample(t *testing.T) {
+	r := etap(t, "-T", "1", "../../examples/profile.stp")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Regexp(t, `^[0-9]+ samples\n\nKERNEL FUNCTION +SAMPLES\n`, r.stdout)
+	assert.Regexp(t, `(?m)^\S+\+0x[0-9a-f]+/0x[0-9a-f]+ \[\S+\] +[0-9]+$`, r.stdout, "kernel functions by symbol")
+	assert.Regexp(t, `(?m)^PROCESS +SAMPLES\n\S+ +[0-9]+$`, r.stdout)
+}
