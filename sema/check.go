@@ -131,6 +131,11 @@ func Check(files []*ast.File, opts Options) (*Program, *diag.List) {
 	}
 	r.report = true
 	walk()
+	var points []*Point
+	for _, sc := range scopes {
+		points = append(points, sc.points...)
+	}
+	r.preferRawTracepoints(points)
 	r.checkRecursion()
 	r.prog.Functions = r.usedFunctions()
 	for i, d := range decls {

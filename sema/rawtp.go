@@ -19,9 +19,11 @@ import (
 //
 //	probe kernel.trace("sched:sched_switch") { println($next->pid) }
 //
-// Only where the script needs them: a tp_btf program costs the kernel's
-// BTF at load (tens of milliseconds, once), and its arguments are pointers
-// where the record has values ready to print.
+// Only where the script needs them, or where it has so many tracepoints
+// that reading none of their fields that tp_btf's cheaper detach pays for
+// the kernel's BTF (preferRawTracepoints): a tp_btf program costs parsing
+// that BTF at load (100-300 ms, once), while detaching a perf tracepoint
+// costs an RCU grace period (~20-30 ms) each, one after the other.
 
 // tracepointArgs switches p to its typed arguments when e needs them, and
 // says why a handler cannot read both kinds at one point.
@@ -59,6 +61,31 @@ func (r *resolver) tracepointArgs(p *Point, e *ast.TargetVar) *diag.Diagnostic {
 	}
 	p.Kind, p.Record, p.Fields, p.Order = PointRawTracepoint, p.Fields, args, order
 	return nil
+}
+
+// rawTracepointsWorthIt is how many tracepoints that read no field make
+// parsing the kernel's BTF worth it for their detach: measured, see the
+// commit that set it.
+const rawTracepointsWorthIt = 8
+
+// preferRawTracepoints attaches the tracepoints whose handlers read no
+// context variable as tp_btf, where the kernel's BTF has them, when there
+// are enough of them: kernel.trace("sched:*") { n[execname()]++ }.
+func (r *resolver) preferRawTracepoints(points []*Point) {
+	var idle []*Point
+	for _, p := range points {
+		if p.Kind == PointTracepoint && len(p.Targets) == 0 {
+			idle = append(idle, p)
+		}
+	}
+	if len(idle) < rawTracepointsWorthIt {
+		return
+	}
+	for _, p := range idle {
+		if args, order, err := r.rawTracepointArgs(p.Event); err == nil {
+			p.Kind, p.Record, p.Fields, p.Order = PointRawTracepoint, p.Fields, args, order
+		}
+	}
 }
 
 // firstTarget returns a context variable the handler already reads at p,

@@ -123,3 +123,19 @@ func TestProfileExample(t *testing.T) {
 	assert.Regexp(t, `(?m)^\S+\+0x[0-9a-f]+/0x[0-9a-f]+ \[\S+\] +[0-9]+$`, r.stdout, "kernel functions by symbol")
 	assert.Regexp(t, `(?m)^PROCESS +SAMPLES\n\S+ +[0-9]+$`, r.stdout)
 }
+
+func TestManyTracepointsAttachAsTpBtf(t *testing.T) {
+	many := `global n; probe kernel.trace("sched:*") { n++ } probe timer.ms(100) { printf("n>0 %d\n", n > 0); exit() }`
+	r := etap(t, "-p3", "-e", many)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Greater(t, strings.Count(r.stdout, "(tp_btf sched_"), 8, "handlers that read no field attach as tp_btf when there are many")
+	r = etap(t, "-e", many)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, "n>0 1\n", r.stdout)
+
+	few := `global n; probe kernel.trace("sched:sched_switch"), kernel.trace("sched:sched_wakeup") { n++ }`
+	r = etap(t, "-p3", "-e", few)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.NotContains(t, r.stdout, "tp_btf", "a few perf tracepoints are cheaper than parsing the kernel's BTF")
+	assert.Contains(t, r.stdout, "(tracepoint sched:sched_switch)")
+}
