@@ -95,23 +95,28 @@ func (s *Session) attachPerf(k *bpf.KernelProgram, prog *ebpf.Program) (*perfAtt
 	return a, nil
 }
 
-// onlineCPUs lists the online CPUs from a list such as "0-3,5".
+// onlineCPUs lists the online CPUs.
 func onlineCPUs() ([]int, error) {
 	b, err := os.ReadFile("/sys/devices/system/cpu/online")
 	if err != nil {
 		return nil, fmt.Errorf("list online cpus: %w", err)
 	}
+	return parseCPUList(strings.TrimSpace(string(b)))
+}
+
+// parseCPUList parses the kernel's list of CPUs, such as "0-3,5".
+func parseCPUList(list string) ([]int, error) {
 	var cpus []int
-	for _, part := range strings.Split(strings.TrimSpace(string(b)), ",") {
+	for _, part := range strings.Split(list, ",") {
 		lo, hi, isRange := strings.Cut(part, "-")
 		first, err := strconv.Atoi(lo)
 		if err != nil {
-			return nil, fmt.Errorf("online cpus %q: %w", b, err)
+			return nil, fmt.Errorf("cpu list %q: %w", list, err)
 		}
 		last := first
 		if isRange {
 			if last, err = strconv.Atoi(hi); err != nil {
-				return nil, fmt.Errorf("online cpus %q: %w", b, err)
+				return nil, fmt.Errorf("cpu list %q: %w", list, err)
 			}
 		}
 		for c := first; c <= last; c++ {
