@@ -108,10 +108,29 @@ func (k *Kallsyms) Symdata(addr uint64) string {
 	return fmt.Sprintf("%s+%#x/%#x [%s]", s.name, addr-s.addr, size, s.module)
 }
 
+// probeFrames drops the frames of the probe itself from the top of a
+// stack: a raw tracepoint's program records the stack it runs on, which
+// starts with the BPF program ([bpf]) and the kernel's bpf_trace_runN
+// or __bpf_trace_EVENT that called it, where stap's starts at the probed
+// code.
+func (k *Kallsyms) probeFrames(addrs []uint64) []uint64 {
+	for len(addrs) > 0 {
+		s, _, ok := k.lookup(addrs[0])
+		if !ok || s.module != "bpf" && !strings.HasPrefix(s.name, "bpf_trace_run") && !strings.HasPrefix(s.name, "__bpf_trace_") {
+			break
+		}
+		addrs = addrs[1:]
+	}
+	return addrs
+}
+
 // convert turns an argument into the string its Conv says: an address
 // (addrs[0]) or a stack.
 func (k *Kallsyms) convert(conv maps.Conv, addrs []uint64) string {
 	var b strings.Builder
+	if conv == maps.ConvBacktrace || conv == maps.ConvPrintBacktrace {
+		addrs = k.probeFrames(addrs)
+	}
 	switch conv {
 	case maps.ConvSymname:
 		return k.Symname(addrs[0])

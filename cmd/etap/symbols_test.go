@@ -77,3 +77,11 @@ probe end { printf("%s|%s\n", symname(a), symdata(a)) }`
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Regexp(t, `^vfs_read\|vfs_read\+0x3/0x[0-9a-f]+ \[kernel\]\n$`, r.stdout, "print_backtrace() in user space prints nothing")
 }
+
+func TestBacktraceOfRawTracepoint(t *testing.T) {
+	r := etap(t, "-e", `probe kernel.trace("sched:sched_switch") { if ($next->pid >= 0) { print_backtrace(); exit() } }`)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.NotContains(t, r.stdout, "[bpf]", "the probe's own frames are left out")
+	assert.NotContains(t, r.stdout, "bpf_trace_run")
+	assert.Regexp(t, `^ 0x[0-9a-f]+ : __schedule\+`, r.stdout, "sched_switch fires in __schedule")
+}
