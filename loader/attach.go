@@ -2,6 +2,7 @@ package loader
 
 import (
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/cilium/ebpf"
@@ -36,6 +37,11 @@ func haveKprobes() bool {
 // kprobes says so, before the programs are loaded for nothing.
 func checkAttachable(out *bpf.Output) error {
 	for _, k := range out.Kernel {
+		if k.Attach == bpf.AttachPerfEvent && k.Point.Perf.Hardware() {
+			if d := checkPMU(k); d != nil {
+				return d
+			}
+		}
 		if (k.Attach == bpf.AttachKprobe || k.Attach == bpf.AttachKretprobe) && !haveKprobes() {
 			return diag.Errorf(diag.Attach, "A001", k.Point.Span,
 				"this kernel has no kprobes (CONFIG_KPROBES is off): use kernel.trace(...) instead").
@@ -46,9 +52,17 @@ func checkAttachable(out *bpf.Output) error {
 }
 
 // attach attaches one kernel program as its point says.
-func (s *Session) attach(k *bpf.KernelProgram) (link.Link, error) {
+func (s *Session) attach(k *bpf.KernelProgram) (io.Closer, error) {
 	prog := s.coll.Programs[k.Name]
 	switch k.Attach {
+	case bpf.AttachPerfEvent:
+		return s.attachPerf(k, prog)
+	case bpf.AttachRawTracepoint:
+		l, err := link.AttachTracing(link.TracingOptions{Program: prog})
+		if err != nil {
+			return nil, fmt.Errorf("attach tp_btf %s: %w", k.Point.Event, err)
+		}
+		return l, nil
 	case bpf.AttachKprobe, bpf.AttachKretprobe:
 		attach := link.Kprobe
 		if k.Attach == bpf.AttachKretprobe {

@@ -22,6 +22,35 @@ const (
 	// holds the whole slot; the directive's precision says how much of
 	// it is shown.
 	Memory
+	// Stack is a kernel stack in a record: MaxBacktrace return addresses,
+	// innermost first, zero after the last. Only records carry it: user
+	// space turns it into text as a Conv says.
+	Stack
+)
+
+// MaxBacktrace is stap's MAXBACKTRACE: the frames a backtrace keeps.
+const MaxBacktrace = 20
+
+// Conv says how user space turns an argument of a print record into the
+// string its %s prints. The kernel records addresses; their symbols come
+// from /proc/kallsyms when the record is printed, so that no probe pays
+// for a lookup.
+type Conv uint8
+
+// The conversions of print arguments.
+const (
+	ConvNone Conv = iota
+	// ConvSymname prints a Long address as its symbol: "vfs_read".
+	ConvSymname
+	// ConvSymdata prints it as symbol, offset, size and module:
+	// "vfs_read+0x9/0x1b0 [kernel]".
+	ConvSymdata
+	// ConvBacktrace prints a Stack as hex addresses separated by spaces,
+	// as backtrace() returns it.
+	ConvBacktrace
+	// ConvPrintBacktrace prints a Stack one frame a line, with symdata,
+	// as print_backtrace() does.
+	ConvPrintBacktrace
 )
 
 func (t Type) String() string {
@@ -32,6 +61,8 @@ func (t Type) String() string {
 		return "string"
 	case Memory:
 		return "memory"
+	case Stack:
+		return "stack"
 	}
 	return fmt.Sprintf("type(%d)", uint8(t))
 }
@@ -74,8 +105,11 @@ func DefaultParams() Params {
 
 // SizeOf returns the size of a slot holding a value of type t.
 func (p Params) SizeOf(t Type) int {
-	if t == String || t == Memory {
+	switch t {
+	case String, Memory:
 		return p.StringLen
+	case Stack:
+		return MaxBacktrace * LongSize
 	}
 	return LongSize
 }
@@ -241,6 +275,22 @@ const HeaderSize = 8
 type PrintSite struct {
 	Format string
 	Args   []Type
+	// Convs, when set, says for each argument how it becomes the string
+	// its directive prints; nil when every argument prints as it is.
+	Convs []Conv
+}
+
+// Printed returns the types the directives of s's format take: a converted
+// argument prints as a string.
+func (s *PrintSite) Printed() []Type {
+	types := make([]Type, len(s.Args))
+	for i, t := range s.Args {
+		if s.Convs != nil && s.Convs[i] != ConvNone {
+			t = String
+		}
+		types[i] = t
+	}
+	return types
 }
 
 // ErrorSite is one place a runtime error can be raised.

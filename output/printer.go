@@ -34,14 +34,19 @@ type Printer struct {
 	vals   []maps.Value
 	// symbols names the addresses of symbolic strings; made on first use.
 	symbols *Symbols
+	// syms names kernel addresses for the conversions of print sites;
+	// symsWarned is set once the failure to read them is reported.
+	syms       *Kallsyms
+	symsWarned bool
 }
 
 // printSite is a PrintSite prepared for decoding.
 type printSite struct {
-	dirs []maps.Directive
-	args []maps.Type
-	offs []int
-	size int
+	dirs  []maps.Directive
+	args  []maps.Type
+	convs []maps.Conv
+	offs  []int
+	size  int
 	// last holds the last string seen in each column. Strings such as
 	// execname() repeat from record to record, and reusing the previous
 	// value when the bytes match saves an allocation per string.
@@ -56,10 +61,10 @@ type printSite struct {
 // writing printf output to stdout and error reports to stderr. Every print
 // site's format is parsed once, here.
 func NewPrinter(abi *maps.ABI, stdout, stderr io.Writer) *Printer {
-	p := &Printer{abi: abi, stdout: stdout, stderr: stderr, sites: make([]printSite, len(abi.Prints))}
+	p := &Printer{abi: abi, syms: procKallsyms(), stdout: stdout, stderr: stderr, sites: make([]printSite, len(abi.Prints))}
 	for i, ps := range abi.Prints {
 		s := &p.sites[i]
-		s.args = ps.Args
+		s.args, s.convs = ps.Args, ps.Convs
 		s.offs = abi.TupleOffsets(ps.Args)
 		s.size = abi.TupleSize(ps.Args)
 		s.last = make([]string, len(ps.Args))
@@ -68,8 +73,8 @@ func NewPrinter(abi *maps.ABI, stdout, stderr io.Writer) *Printer {
 			s.err = fmt.Errorf("print site %d: format %q: %w", i, ps.Format, err)
 			continue
 		}
-		if want := maps.FormatArgTypes(dirs); !slices.Equal(want, ps.Args) {
-			s.err = fmt.Errorf("print site %d: format %q takes %v, record carries %v", i, ps.Format, want, ps.Args)
+		if want := maps.FormatArgTypes(dirs); !slices.Equal(want, ps.Printed()) {
+			s.err = fmt.Errorf("print site %d: format %q takes %v, record carries %v", i, ps.Format, want, ps.Printed())
 			continue
 		}
 		s.dirs = dirs
@@ -132,6 +137,14 @@ func (p *Printer) print(id uint32, body []byte) error {
 	vals := p.vals[:0]
 	for i, t := range s.args {
 		b := body[s.offs[i]:]
+		if s.convs != nil && s.convs[i] != maps.ConvNone {
+			vals = append(vals, maps.StringValue(p.syms.convert(s.convs[i], addresses(t, b))))
+			if p.syms.err != nil && !p.symsWarned {
+				p.symsWarned = true
+				fmt.Fprintf(p.stderr, "WARNING: cannot read kernel symbols, printing addresses instead: %v\n", p.syms.err)
+			}
+			continue
+		}
 		switch t {
 		case maps.Long:
 			vals = append(vals, maps.LongValue(int64(binary.LittleEndian.Uint64(b))))
@@ -156,6 +169,23 @@ func (p *Printer) print(id uint32, body []byte) error {
 		return p.Flush()
 	}
 	return nil
+}
+
+// addresses decodes a Long address, or the frames of a Stack up to its
+// first zero.
+func addresses(t maps.Type, b []byte) []uint64 {
+	if t != maps.Stack {
+		return []uint64{binary.LittleEndian.Uint64(b)}
+	}
+	var addrs []uint64
+	for i := 0; i < maps.MaxBacktrace; i++ {
+		a := binary.LittleEndian.Uint64(b[8*i:])
+		if a == 0 {
+			break
+		}
+		addrs = append(addrs, a)
+	}
+	return addrs
 }
 
 // expand replaces the symbolic strings in str by the names of their

@@ -77,7 +77,7 @@ type resolver struct {
 	foreachKeys map[*Var]bool
 }
 
-// newResolver makes the resolver of one Check, with the tapsets' aliases,
+// newResolver makes the resolver of one Check or List, with the tapsets' aliases,
 // functions and globals declared.
 func newResolver(opts Options) *resolver {
 	r := &resolver{
@@ -160,6 +160,11 @@ func Check(files []*ast.File, opts Options) (*Program, *diag.List) {
 	}
 	r.report = true
 	walk()
+	var points []*Point
+	for _, in := range insts {
+		points = append(points, in.scope.points...)
+	}
+	r.preferRawTracepoints(points)
 	r.markRecursion()
 	r.checkConditions()
 	r.prog.Functions = r.usedFunctions()

@@ -78,6 +78,10 @@ func pointKindText(k PointKind) string {
 		return "uprobe"
 	case PointUretprobe:
 		return "uretprobe"
+	case PointRawTracepoint:
+		return "raw tracepoint"
+	case PointPerf:
+		return "perf"
 	}
 	return "?"
 }

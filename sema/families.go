@@ -20,6 +20,10 @@ type family struct {
 	// resolve turns a point of the family into zero or more Points;
 	// it reports problems through r.
 	resolve func(r *resolver, pp *ast.ProbePoint) []*Point
+	// list, when set, lists the points a pattern matches for -l, where
+	// resolve does not take the pattern's wildcards; otherwise resolve
+	// lists them.
+	list func(r *resolver, pp *ast.ProbePoint) []*Point
 }
 
 var families = []family{
@@ -27,18 +31,18 @@ var families = []family{
 	{prefix: []string{"end"}, resolve: sequenced(PointEnd)},
 	{prefix: []string{"error"}, resolve: sequenced(PointError)},
 	{prefix: []string{"never"}, resolve: sequenced(PointNever)},
-	{prefix: []string{"timer"}, resolve: resolveTimer},
+	{prefix: []string{"timer"}, resolve: resolveTimer, list: listNames(func() []string { return []string{"timer.profile"} }, resolveTimer)},
 	{prefix: []string{"kernel", "trace"}, resolve: resolveTracepoint},
 	{prefix: []string{"kernel", "function"}, resolve: resolveFunction},
 	{prefix: []string{"kprobe"}, resolve: resolveFunction},
 	{prefix: []string{"module"}, resolve: resolveFunction},
 	{prefix: []string{"process"}, resolve: resolveProcess},
+	{prefix: []string{"perf"}, resolve: resolvePerf, list: listNames(perfPoints, resolvePerf)},
 }
 
 // unbuilt are families etap knows but cannot attach yet.
 var unbuilt = map[string]string{
 	"syscall_any": "use kernel.trace(\"raw_syscalls:sys_enter\") for now",
-	"perf":        "",
 	"procfs":      "",
 	"kernel":      "",
 }
@@ -72,7 +76,7 @@ func (r *resolver) resolvePoint(pp *ast.ProbePoint) []*Point {
 		return nil
 	}
 	d := diag.Errorf(diag.Semantic, "S102", first.Span(), "unknown probe point %s", pointText(pp))
-	names := []string{"begin", "end", "error", "never", "timer", "kernel", "kprobe", "module", "process"}
+	names := []string{"begin", "end", "error", "never", "timer", "kernel", "kprobe", "module", "process", "perf"}
 	if near := diag.Closest(first.Name, names); near != "" {
 		d.WithHint("did you mean '%s'?", near)
 	} else {
@@ -114,18 +118,27 @@ var timerUnits = map[string]time.Duration{
 
 // otherTimers are stap's timers etap does not have yet: no "did you mean"
 // for them.
-var otherTimers = map[string]bool{"hz": true, "jiffies": true, "profile": true}
+var otherTimers = map[string]bool{"jiffies": true}
 
-// resolveTimer resolves timer.s(N), timer.ms(N) and friends: handlers that
-// run in user space every N units.
+// resolveTimer resolves timer.s(N), timer.ms(N), timer.hz(N) and friends:
+// handlers that run in user space every N units; and timer.profile, which
+// samples every CPU in the kernel.
 func resolveTimer(r *resolver, pp *ast.ProbePoint) []*Point {
+	// timer.profile is stap's tapset alias of timer.profile.tick.
+	if cs := pp.Components; len(cs) >= 2 && cs[1].Name == "profile" && cs[1].Arg == nil &&
+		(len(cs) == 2 || len(cs) == 3 && cs[2].Name == "tick" && cs[2].Arg == nil) {
+		return []*Point{profilePoint(pp)}
+	}
 	if len(pp.Components) != 2 {
 		r.add(diag.Errorf(diag.Semantic, "S104", pp.Span(), "probe point %s is not built yet in etap", pointText(pp)).
-			WithHint("etap has timer.s(N), timer.ms(N), timer.us(N) and timer.ns(N)"))
+			WithHint("etap has timer.s(N), timer.ms(N), timer.us(N), timer.ns(N), timer.hz(N) and timer.profile"))
 		return nil
 	}
 	c := pp.Components[1]
 	unit, ok := timerUnits[c.Name]
+	if c.Name == "hz" {
+		unit, ok = time.Second, true
+	}
 	if !ok {
 		d := diag.Errorf(diag.Semantic, "S104", c.Span(), "probe point %s is not built yet in etap", pointText(pp))
 		if near := diag.Closest(c.Name, []string{"ms", "s", "us", "ns", "msec", "sec", "usec", "nsec"}); near != "" && !otherTimers[c.Name] {
@@ -147,10 +160,18 @@ func resolveTimer(r *resolver, pp *ast.ProbePoint) []*Point {
 		r.add(diag.Errorf(diag.Semantic, "S106", c.Arg.Span(), "timer interval must be positive, not %d", n))
 		return nil
 	}
+	period := time.Duration(n) * unit
+	if c.Name == "hz" {
+		period = unit / time.Duration(n)
+		if period == 0 {
+			r.add(diag.Errorf(diag.Semantic, "S106", c.Arg.Span(), "timer.hz(%d) is faster than one a nanosecond", n))
+			return nil
+		}
+	}
 	return []*Point{{
 		Text:   fmt.Sprintf("timer.%s(%d)", c.Name, n),
 		Kind:   PointTimer,
-		Period: time.Duration(n) * unit,
+		Period: period,
 		Span:   pp.Span(),
 	}}
 }
@@ -226,7 +247,9 @@ func tracepointNames(all []string, withGroup bool) []string {
 // fields as context variables.
 func tracepointPoint(group, event string, pp *ast.ProbePoint, tf []TracepointField) *Point {
 	fields := make(map[string]Field, len(tf))
+	order := make([]string, 0, len(tf))
 	for _, f := range tf {
+		order = append(order, f.Name)
 		field := Field{Name: f.Name, CType: f.CType, Offset: f.Offset, Size: f.Size, Signed: f.Signed, Type: Long}
 		switch {
 		case strings.HasPrefix(f.CType, "__data_loc") && strings.HasSuffix(f.CType, "char"):
@@ -245,6 +268,7 @@ func tracepointPoint(group, event string, pp *ast.ProbePoint, tf []TracepointFie
 		Group:  group,
 		Event:  event,
 		Fields: fields,
+		Order:  order,
 		Span:   pp.Span(),
 	}
 }

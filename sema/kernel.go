@@ -110,6 +110,11 @@ func (t *Tracefs) BTF(module string) (*btf.Spec, error) {
 	return t.types.Module(module)
 }
 
+// BTFCache is the cache of kernel and module BTF that BTF fills, for the
+// loader to share: loading a tp_btf program looks its target up in the
+// kernel's BTF, which then needs no second parse.
+func (t *Tracefs) BTFCache() *btf.Cache { return &t.types }
+
 // ParseTracepointFormat parses the text of a tracepoint format file:
 //
 //	field:int common_pid;	offset:4;	size:4;	signed:1;

@@ -300,6 +300,7 @@ func (fp *functionProbe) point(fn *btf.Func, rg *Regs) *Point {
 		Kernel:   true,
 		Function: fn.Name,
 		Module:   fp.module,
+		PtRegs:   true,
 		Fields:   map[string]Field{},
 		Regs:     rg,
 		Span:     fp.pp.Span(),
@@ -326,6 +327,7 @@ func (fp *functionProbe) point(fn *btf.Func, rg *Regs) *Point {
 			f.Offset, f.Size, f.Signed, f.Type = rg.Args[i], size, signed, Long
 		}
 		p.Fields[param.Name] = f
+		p.Order = append(p.Order, param.Name)
 	}
 	if fp.suffix == ".return" {
 		p.Kind = PointKretprobe
@@ -337,6 +339,7 @@ func (fp *functionProbe) point(fn *btf.Func, rg *Regs) *Point {
 				f.Unsupported = "struct return values"
 			}
 			p.Fields["return"] = f
+			p.Order = append(p.Order, "return")
 		}
 	}
 	return p

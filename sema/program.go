@@ -112,8 +112,19 @@ type Point struct {
 	// Family, when set, limits the handler in -c/-x runs to the target
 	// process and its descendants, by the task_struct members it names.
 	Family *TaskLinks
+	// Perf is the event a perf point opens on every CPU.
+	Perf *PerfEvent
+	// PtRegs is set when the context starts with the registers of the
+	// probed kernel code (struct pt_regs), as kprobes' and perf events'
+	// do: addr() reads the instruction pointer there.
+	PtRegs bool
+	// Record keeps a tracepoint's record fields once the point reads its
+	// typed arguments instead, for messages.
+	Record map[string]Field
 	// Fields are the context variables ($name) the point provides.
 	Fields map[string]Field
+	// Order names the Fields in the order the point declares them, for -L.
+	Order []string
 	// Targets says how the handler reads each context variable at this
 	// point; sema fills it while it checks the handler.
 	Targets map[*ast.TargetVar]*Target
@@ -142,6 +153,12 @@ const (
 	// registers.
 	PointUprobe
 	PointUretprobe
+	// PointRawTracepoint is a tracepoint attached as tp_btf: its context
+	// is the tracepoint's typed arguments ($prev, $next), not its record.
+	PointRawTracepoint
+	// PointPerf fires on a perf event's samples on every CPU; its
+	// context is struct bpf_perf_event_data, which starts with pt_regs.
+	PointPerf
 )
 
 // TaskLinks are the offsets in struct task_struct of what ties a task to

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/cilium/ebpf/btf"
 
@@ -26,6 +27,11 @@ type Target struct {
 	CType string
 	// User says that Reads load from user memory.
 	User bool
+	// Parts and Format are a context string ($$vars): the variables it
+	// shows, each resolved at this point, and the printf format that shows
+	// them; Parts is nil for any other context variable.
+	Parts  []*ast.TargetVar
+	Format string
 	// StringOffset and StringMax place a String: it starts StringOffset
 	// bytes after the address the last value holds, and has at most
 	// StringMax bytes (0: up to MAXSTRINGLEN), as in a `char comm[16]`.
@@ -47,6 +53,9 @@ type Read struct {
 // pointer, as stap's longs are. So `$name == "x"` and `x = $name` need no
 // kernel_string(), and `if ($name)` still tests for NULL.
 func (r *resolver) targetVar(e *ast.TargetVar, want Type) Type {
+	if _, ok := IsVarsString(e); ok {
+		return r.varsString(e, false)
+	}
 	if r.fn != nil {
 		r.addReport(notBuilt(e.Span(), "context variables in functions"))
 		return Long
@@ -55,6 +64,10 @@ func (r *resolver) targetVar(e *ast.TargetVar, want Type) Type {
 	for _, p := range r.scope.points {
 		if !p.Kernel {
 			r.addReport(diag.Errorf(diag.Semantic, "S030", e.Span(), "probe %s has no context variables", p.Text))
+			continue
+		}
+		if d := r.tracepointArgs(p, e); d != nil {
+			r.addReport(d)
 			continue
 		}
 		t, d := p.target(e, want)
@@ -75,12 +88,6 @@ func (r *resolver) targetVar(e *ast.TargetVar, want Type) Type {
 
 // target resolves a context variable at p.
 func (p *Point) target(e *ast.TargetVar, want Type) (*Target, *diag.Diagnostic) {
-	if p.Kind == PointTracepoint && len(e.Fields) > 0 {
-		// stap reads $prev->pid on sched_switch from the typed arguments
-		// that raw tracepoints get: not the record etap reads.
-		return nil, notBuilt(e.Span(), "member accesses (->)").
-			WithHint("tracepoint fields have no types in etap yet; kernel.function parameters have")
-	}
 	f, ok := p.Fields[e.Name]
 	if !ok {
 		return nil, p.missingField(e)
@@ -216,8 +223,13 @@ func targetText(e *ast.TargetVar) string {
 //
 //	$count:long /* size_t */
 func dumpTargets(w io.Writer, p *Point) {
+	// The variables of a context string ($$vars) share its place: by name
+	// after it.
 	uses := slices.SortedFunc(maps.Keys(p.Targets), func(a, b *ast.TargetVar) int {
-		return a.Span().Start.Offset - b.Span().Start.Offset
+		if d := a.Span().Start.Offset - b.Span().Start.Offset; d != 0 {
+			return d
+		}
+		return strings.Compare(targetText(a), targetText(b))
 	})
 	seen := map[string]bool{}
 	for _, e := range uses {

@@ -301,6 +301,9 @@ func (r *resolver) exprType(e ast.Expr, want Type) Type {
 	case *ast.TargetVar:
 		return r.targetVar(e, want)
 	case *ast.TargetExpr:
+		if tv, ok := IsVarsString(e); ok {
+			return r.varsString(tv, true) // $name$ and $$vars$
+		}
 		return r.targetExpr(e, want)
 	case *ast.CastExpr:
 		// A bare @cast is the pointer itself.

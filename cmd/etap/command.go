@@ -41,6 +41,8 @@ type options struct {
 	includes []string
 	// unoptimized is -u: no folding, no dead-code or unused elision.
 	unoptimized bool
+	// list and listVars are -l and -L patterns.
+	list, listVars string
 }
 
 func newCommand(stdout, stderr io.Writer) *cobra.Command {
@@ -53,7 +55,7 @@ func newCommand(stdout, stderr io.Writer) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Args: func(cmd *cobra.Command, args []string) error {
-			if o.script == "" && len(args) == 0 {
+			if o.script == "" && len(args) == 0 && o.list == "" && o.listVars == "" {
 				return errors.New("no script: give a FILE or -e SCRIPT (see etap --help)")
 			}
 			return nil
@@ -61,6 +63,9 @@ func newCommand(stdout, stderr io.Writer) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.pass < 1 || o.pass > 5 {
 				return fmt.Errorf("-p %d: passes are 1 (parse) to 5 (run)", o.pass)
+			}
+			if o.list != "" || o.listVars != "" {
+				return listPoints(o, stdout, stderr)
 			}
 			return runEtap(cmd.Context(), o, args, stdout, stderr)
 		},
@@ -78,6 +83,8 @@ func newCommand(stdout, stderr io.Writer) *cobra.Command {
 	f.BoolVarP(&o.unoptimized, "unoptimized", "u", false, "do not fold constants or elide dead code, unused functions and globals")
 	f.StringArrayVarP(&o.defines, "define", "D", nil, "set a limit: `NAME=VALUE` (MAXSTRINGLEN, MAXMAPENTRIES, MAXACTION, MAXNESTING, MAXERRORS)")
 	f.BoolVar(&o.suppressErrors, "suppress-handler-errors", false, "end a probe handler quietly on a runtime error, without ending the run")
+	f.StringVarP(&o.list, "list", "l", "", "list the probe points `PATTERN` matches")
+	f.StringVarP(&o.listVars, "list-vars", "L", "", "list the probe points `PATTERN` matches with their variables")
 	return cmd
 }
 
@@ -117,8 +124,9 @@ func runEtap(ctx context.Context, o options, args []string, stdout, stderr io.Wr
 		return err
 	}
 	ensureTracefs()
+	kernel := sema.NewTracefs(sema.DefaultTracefsRoot)
 	prog, diags := sema.Check([]*ast.File{file}, sema.Options{
-		Kernel:  sema.NewTracefs(sema.DefaultTracefsRoot),
+		Kernel:  kernel,
 		Library: bpf.Library(),
 		Tapsets: library,
 
@@ -144,7 +152,7 @@ func runEtap(ctx context.Context, o options, args []string, stdout, stderr io.Wr
 		return nil
 	}
 
-	session, err := loader.Load(out)
+	session, err := loader.LoadWithBTF(out, kernel.BTFCache())
 	if err != nil {
 		return p.fail(err)
 	}
@@ -230,6 +238,54 @@ func (p *pipeline) report(l *diag.List) error {
 	diag.RenderList(p.stderr, l, p.source)
 	if l.HasErrors() {
 		return exitError{1}
+	}
+	return nil
+}
+
+// listPoints is -l and -L: the probe points a pattern matches, one a
+// line, with their variables for -L.
+func listPoints(o options, stdout, stderr io.Writer) error {
+	p := &pipeline{o: o, stdout: stdout, stderr: stderr, sources: map[string]string{}}
+	pattern := o.list
+	if o.listVars != "" {
+		pattern = o.listVars
+	}
+	// The pattern parses as the point of a probe, so that its messages
+	// point into it.
+	const name, prefix = "<pattern>", "probe "
+	p.sources[name] = prefix + pattern + " {}"
+	file, diags := lang.Parse(name, p.sources[name], nil)
+	if err := p.report(diags); err != nil {
+		return err
+	}
+	library, err := p.parseTapsets()
+	if err != nil {
+		return err
+	}
+	ensureTracefs()
+	opts := sema.Options{Kernel: sema.NewTracefs(sema.DefaultTracefsRoot), Library: bpf.Library(), Tapsets: library}
+	var lines []string
+	for _, d := range file.Decls {
+		decl, ok := d.(*ast.ProbeDecl)
+		if !ok {
+			return fmt.Errorf("-l %s: not a probe point", pattern)
+		}
+		for _, pp := range decl.Points {
+			listed, diags := sema.List(pp, opts)
+			if err := p.report(diags); err != nil {
+				return err
+			}
+			for _, l := range listed {
+				if o.listVars != "" {
+					lines = append(lines, l.Line())
+				} else {
+					lines = append(lines, l.Text)
+				}
+			}
+		}
+	}
+	for _, l := range lines {
+		fmt.Fprintln(stdout, l)
 	}
 	return nil
 }

@@ -14,6 +14,9 @@ import (
 type builtin struct {
 	sema.Builtin
 	emit func(g *gen, call *ast.CallExpr)
+	// later is set for builtins whose string user space makes when it
+	// prints the record (symname); see symbols.go.
+	later *printedLater
 }
 
 // builtins is filled by init: the emitters refer back to it through expr.
@@ -49,6 +52,7 @@ func init() {
 	list = append(list, argBuiltins()...)
 	list = append(list, usymBuiltins()...)
 	list = append(list, errorBuiltins()...)
+	list = append(list, symbolBuiltins()...)
 	builtins = map[string]*builtin{}
 	for _, b := range list {
 		builtins[b.Name] = b

@@ -115,12 +115,17 @@ func Compile(prog *sema.Program, opts Options) (*Output, *diag.List) {
 		name := programName(i, p.Point)
 		if p.Point.Kernel {
 			typ, attach := attachOf(p.Point)
-			out.Spec.Programs[name] = &ebpf.ProgramSpec{
+			spec := &ebpf.ProgramSpec{
 				Name:         name,
 				Type:         typ,
 				License:      "GPL",
 				Instructions: insns,
 			}
+			if attach == AttachRawTracepoint {
+				// The loader finds btf_trace_EVENT in the kernel's BTF.
+				spec.AttachType, spec.AttachTo = ebpf.AttachTraceRawTp, p.Point.Event
+			}
+			out.Spec.Programs[name] = spec
 			out.Kernel = append(out.Kernel, &KernelProgram{Name: name, Point: p.Point, Attach: attach, Lines: g.lines})
 			continue
 		}

@@ -24,6 +24,12 @@ const (
 	// Address in its Binary, with its Semaphore for an SDT probe.
 	AttachUprobe
 	AttachUretprobe
+	// AttachRawTracepoint attaches a tp_btf program to the tracepoint
+	// KernelProgram.Point's Event.
+	AttachRawTracepoint
+	// AttachPerfEvent opens KernelProgram.Point's Perf event on every
+	// online CPU and attaches the program to each.
+	AttachPerfEvent
 )
 
 // attachOf returns the program type and the attachment of a kernel point.
@@ -44,6 +50,10 @@ func attachOf(p *sema.Point) (ebpf.ProgramType, Attach) {
 		return ebpf.Kprobe, AttachUprobe
 	case sema.PointUretprobe:
 		return ebpf.Kprobe, AttachUretprobe
+	case sema.PointPerf:
+		return ebpf.PerfEvent, AttachPerfEvent
+	case sema.PointRawTracepoint:
+		return ebpf.Tracing, AttachRawTracepoint
 	}
 	return ebpf.TracePoint, AttachTracepoint
 }
@@ -63,6 +73,10 @@ func (k *KernelProgram) attachText() string {
 			s += fmt.Sprintf(" semaphore %#x", k.Point.Semaphore)
 		}
 		return s
+	case AttachRawTracepoint:
+		return "tp_btf " + k.Point.Event
+	case AttachPerfEvent:
+		return fmt.Sprintf("perf event type %d config %d on every CPU", k.Point.Perf.Type, k.Point.Perf.Config)
 	}
 	return "tracepoint " + k.Point.Group + ":" + k.Point.Event
 }
@@ -82,6 +96,10 @@ var sizes = map[int]asm.Size{1: asm.Byte, 2: asm.Half, 4: asm.Word, 8: asm.DWord
 // run for it.
 func (g *gen) field(e *ast.TargetVar) {
 	t := g.probe.Point.Targets[e]
+	if t.Parts != nil {
+		g.notPrinted(e)
+		return
+	}
 	f := t.Field
 	switch {
 	case f.Constant && t.Type == sema.String:

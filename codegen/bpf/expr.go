@@ -25,6 +25,11 @@ func (g *gen) expr(e ast.Expr) {
 	case *ast.TargetVar:
 		g.field(e)
 	case *ast.TargetExpr:
+		if g.c.prog.Casts[e] == nil {
+			// sema allows only context strings ($$vars$) besides @cast.
+			g.notPrinted(e)
+			return
+		}
 		g.cast(e)
 	case *ast.CastExpr:
 		g.expr(e.X)

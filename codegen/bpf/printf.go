@@ -142,22 +142,38 @@ func printfArgTypes(call *ast.CallExpr) ([]sema.Type, *diag.Diagnostic) {
 // print builds a print record in scratch and sends it. The reader is not
 // woken for each record: it drains the buffer on a short timer.
 func (g *gen) print(format string, args []ast.Expr) {
+	format, args = g.expandVars(format, args)
 	types := make([]maps.Type, len(args))
+	var convs []maps.Conv
 	for i, a := range args {
 		types[i] = g.typeOf(a).ABI()
+		if _, later := g.laterArg(a); later != nil {
+			if convs == nil {
+				convs = make([]maps.Conv, len(args))
+			}
+			types[i], convs[i] = later.typ, later.conv
+		}
 	}
-	g.printWith(format, types, func(i int) ast.Expr { g.expr(args[i]); return args[i] })
+	g.printWith(format, types, convs, func(i, dst int) ast.Expr {
+		if call, later := g.laterArg(args[i]); later != nil {
+			g.recordLater(call, later, dst)
+			return nil
+		}
+		g.expr(args[i])
+		return args[i]
+	})
 }
 
-// printWith sends a print record of values of the given types, each of
-// which arg emits into R0, returning the expression it comes from (for
-// messages).
-func (g *gen) printWith(format string, types []maps.Type, arg func(i int) ast.Expr) {
+// printWith sends a print record of values of the given types, shown with
+// convs where set. arg emits each into R0 and returns the expression it
+// comes from (for messages), or writes it at scratch offset dst itself
+// and returns nil.
+func (g *gen) printWith(format string, types []maps.Type, convs []maps.Conv, arg func(i, dst int) ast.Expr) {
 	mem := memoryArgs(format)
 	for i := range mem {
 		types[i] = maps.Memory
 	}
-	g.c.abi.Prints = append(g.c.abi.Prints, maps.PrintSite{Format: format, Args: types})
+	g.c.abi.Prints = append(g.c.abi.Prints, maps.PrintSite{Format: format, Args: types, Convs: convs})
 	id := len(g.c.abi.Prints) - 1
 
 	p := g.c.opts.Params
@@ -165,7 +181,10 @@ func (g *gen) printWith(format string, types []maps.Type, arg func(i int) ast.Ex
 	rec := g.allocScratch(size)
 	offs := p.TupleOffsets(types)
 	for i, off := range offs {
-		e := arg(i)
+		e := arg(i, rec+maps.HeaderSize+off)
+		if e == nil {
+			continue
+		}
 		if d, ok := mem[i]; ok {
 			prec := -1
 			if d.PrecStar {

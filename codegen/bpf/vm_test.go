@@ -53,8 +53,12 @@ format:
 print fmt: ""
 `
 
-// fakeKernel offers the one tracepoint and the functions of btftest.
-var fakeKernel = tracefstest.Kernel{Formats: map[string]string{tracepoint: tracepointFormat}}
+// fakeKernel offers the one tracepoint, sched_switch, and the functions
+// and types of btftest.
+var fakeKernel = tracefstest.Kernel{Formats: map[string]string{
+	tracepoint:           tracepointFormat,
+	"sched:sched_switch": tracefstest.Formats["sched:sched_switch"],
+}}
 
 // tracepointRecord builds the context a kernel probe of the fake
 // tracepoint gets: each named field's value, cut to the field's size, at

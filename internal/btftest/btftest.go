@@ -2,7 +2,8 @@
 // probes resolve against, so that they do not depend on the kernel they
 // run on: a few vfs_* functions and the structs of
 // $file->f_path->dentry->d_name->name, laid out as the constants below say,
-// struct pt_regs as on x86_64, and one module.
+// struct pt_regs as on x86_64, the raw tracepoint sched_switch with its
+// task_structs, and one module.
 package btftest
 
 import (
@@ -36,11 +37,12 @@ const (
 	DnameInlineLen = 32
 	DentrySize     = 56
 	PtRegsSize     = 168
-	// TaskTgid and TaskRealParent place task_struct's pid_t tgid and
-	// struct task_struct *real_parent.
-	TaskTgid       = 8
-	TaskRealParent = 16
-	TaskSize       = 24
+	// task_struct, with the members the tests read.
+	TaskPid        = 8  // int pid
+	TaskTgid       = 12 // pid_t tgid
+	TaskRealParent = 16 // struct task_struct *real_parent
+	TaskComm       = 24 // char comm[16]
+	TaskSize       = 40
 )
 
 // PtRegs are the offsets of struct pt_regs's members on x86_64.
@@ -176,19 +178,39 @@ func types() (kernel, module []btf.Type) {
 		ptRegs.Members = append(ptRegs.Members, btf.Member{Name: name, Type: ulong, Offset: bits(PtRegs[name])})
 	}
 
+	task := &btf.Struct{Name: "task_struct", Size: TaskSize}
+	task.Members = []btf.Member{
+		{Name: "state", Type: uint},
+		{Name: "pid", Type: intT, Offset: bits(TaskPid)},
+		{Name: "tgid", Type: intT, Offset: bits(TaskTgid)},
+		{Name: "real_parent", Type: ptr(task), Offset: bits(TaskRealParent)},
+		{Name: "comm", Type: &btf.Array{Index: intT, Type: char, Nelems: 16}, Offset: bits(TaskComm)},
+	}
+	// The raw tracepoint sched_switch, as TRACE_EVENT declares it: the
+	// typedef tp_btf attaches through, without parameter names, and the
+	// stub function that has them.
+	schedSwitchProto := func(names ...string) *btf.FuncProto {
+		types := []btf.Type{ptr(&btf.Void{}), boolean, ptr(task), ptr(task), uint}
+		proto := &btf.FuncProto{Return: &btf.Void{}}
+		for i, t := range types {
+			proto.Params = append(proto.Params, btf.FuncParam{Name: names[i], Type: t})
+		}
+		return proto
+	}
+	schedSwitch := &btf.Typedef{Name: "btf_trace_sched_switch", Type: ptr(schedSwitchProto("", "", "", "", ""))}
+	schedSwitchStub := &btf.Func{Name: "__probestub_sched_switch", Linkage: btf.StaticFunc,
+		Type: schedSwitchProto("__data", "preempt", "prev", "next", "prev_state")}
+
 	fn := func(name string, ret btf.Type, params ...btf.FuncParam) *btf.Func {
 		return &btf.Func{Name: name, Linkage: btf.GlobalFunc, Type: &btf.FuncProto{Return: ret, Params: params}}
 	}
 	p := func(name string, t btf.Type) btf.FuncParam { return btf.FuncParam{Name: name, Type: t} }
 	filep, bufp, countp, posp := p("file", ptr(file)), p("buf", ptr(char)), p("count", sizeT), p("pos", ptr(loffT))
-	task := &btf.Struct{Name: "task_struct", Size: TaskSize}
-	task.Members = []btf.Member{
-		{Name: "tgid", Type: intT, Offset: bits(TaskTgid)},
-		{Name: "real_parent", Type: ptr(task), Offset: bits(TaskRealParent)},
-	}
 	kernel = []btf.Type{
 		ptRegs,
 		task,
+		schedSwitch,
+		schedSwitchStub,
 		fn("vfs_read", ssizeT, filep, bufp, countp, posp),
 		fn("vfs_write", ssizeT, filep, p("buf", ptr(&btf.Const{Type: char})), countp, posp),
 		fn("vfs_fsync", intT, filep, p("datasync", intT)),
