@@ -94,7 +94,7 @@ func resolvePerf(r *resolver, pp *ast.ProbePoint) []*Point {
 		}
 		config, ok := names[cs[2].Name]
 		if !ok {
-			d := diag.Errorf(diag.Semantic, "S140", cs[2].Span(), "unknown perf event perf.%s.%s", cs[1].Name, cs[2].Name)
+			d := diag.Errorf(diag.Semantic, "S150", cs[2].Span(), "unknown perf event perf.%s.%s", cs[1].Name, cs[2].Name)
 			if near := diag.Closest(cs[2].Name, sortedKeys(names)); near != "" {
 				d.WithHint("did you mean perf.%s.%s?", cs[1].Name, near)
 			}
@@ -115,7 +115,7 @@ func resolvePerf(r *resolver, pp *ast.ProbePoint) []*Point {
 			return nil
 		}
 		if typ < 0 || typ > 1<<31 || config < 0 {
-			r.add(diag.Errorf(diag.Semantic, "S141", cs[1].Span(), "perf type and config must be non-negative"))
+			r.add(diag.Errorf(diag.Semantic, "S151", cs[1].Span(), "perf type and config must be non-negative"))
 			return nil
 		}
 		ev.Type, ev.Config = uint32(typ), uint64(config)
@@ -143,7 +143,7 @@ func resolvePerf(r *resolver, pp *ast.ProbePoint) []*Point {
 		}
 		text += fmt.Sprintf(".%s(%d)", rest[0].Name, n)
 	default:
-		r.add(diag.Errorf(diag.Semantic, "S142", rest[0].Span(), "probe point %s is not built yet in etap", pointText(pp)).
+		r.add(diag.Errorf(diag.Semantic, "S152", rest[0].Span(), "probe point %s is not built yet in etap", pointText(pp)).
 			WithHint("etap's perf points end in .sample(N) or .hz(F); .process and .counter are not built yet"))
 		return nil
 	}
@@ -151,7 +151,7 @@ func resolvePerf(r *resolver, pp *ast.ProbePoint) []*Point {
 }
 
 func perfShape(span diag.Span) *diag.Diagnostic {
-	return diag.Errorf(diag.Semantic, "S142", span, "a perf probe point is perf.sw.NAME, perf.hw.NAME or perf.type(T).config(C)").
+	return diag.Errorf(diag.Semantic, "S152", span, "a perf probe point is perf.sw.NAME, perf.hw.NAME or perf.type(T).config(C)").
 		WithHint("e.g. perf.sw.cpu_clock.sample(1000000) or perf.type(1).config(0).hz(100)")
 }
 

@@ -107,7 +107,7 @@ func mixedContext(p *Point, field, arg *ast.TargetVar, args map[string]Field) *d
 	if field.Span().Start.Offset > arg.Span().Start.Offset {
 		at = field
 	}
-	return diag.Errorf(diag.Semantic, "S143", at.Span(),
+	return diag.Errorf(diag.Semantic, "S153", at.Span(),
 		"%s cannot read both its record's field $%s and its typed argument $%s in one probe", p.Text, targetText(field), targetText(arg)).
 		WithHint("read everything through the typed arguments ($%s), or split the probe", strings.Join(sortedKeys(args), ", $"))
 }

@@ -277,7 +277,7 @@ func (g *gen) foreachLive(s *ast.ForeachStmt) {
 	if len(g.returns) > 0 && contains(s.Body, func(n ast.Node) bool { _, ok := n.(*ast.ReturnStmt); return ok }) {
 		// The body runs in a callback, which cannot jump to the end of
 		// the function that holds the loop.
-		g.c.diags.Add(diag.Errorf(diag.Codegen, "C010", s.Span(), "return inside a foreach of a kernel probe is not built yet").
+		g.c.diags.Add(diag.Errorf(diag.Codegen, "C013", s.Span(), "return inside a foreach of a kernel probe is not built yet").
 			WithHint("set a variable and break out of the loop, then return after it"))
 		return
 	}

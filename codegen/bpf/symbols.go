@@ -73,7 +73,7 @@ func emitAddr(g *gen, _ *ast.CallExpr) {
 // onlyPrinted reports a symbol builtin used anywhere but as an argument
 // of printf, print or println: its string does not exist in the kernel.
 func onlyPrinted(g *gen, call *ast.CallExpr) {
-	g.c.diags.Add(diag.Errorf(diag.Codegen, "C007", call.Span(),
+	g.c.diags.Add(diag.Errorf(diag.Codegen, "C014", call.Span(),
 		"%s() can only be printed in etap: its symbols are looked up as the output is printed", call.Name).
 		WithHint("use it as an argument of printf, print or println, as in printf(\"%%s\\n\", %s(...))", call.Name))
 	g.emit(asm.Mov.Imm(asm.R0, 0))
