@@ -127,10 +127,7 @@ func Check(files []*ast.File, opts Options) (*Program, *diag.List) {
 			r.stmt(in.use.body)
 			r.checkAliasStmts(in.use, in.use.after)
 		}
-		for _, f := range r.funcList {
-			r.enterFunction(f)
-			r.stmt(f.Decl.Body)
-		}
+		r.walkFunctions()
 		r.fn = nil
 	}
 	for pass := 0; pass < maxInferencePasses; pass++ {
@@ -142,8 +139,8 @@ func Check(files []*ast.File, opts Options) (*Program, *diag.List) {
 	}
 	r.report = true
 	walk()
-	r.checkRecursion()
 	r.prog.Functions = r.usedFunctions()
+	r.checkRecursion()
 	var scopes []*scope
 	// groups are the locals of each declaration's handlers and of each
 	// function, for the warnings.

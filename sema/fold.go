@@ -99,13 +99,13 @@ func (f *folder) stmt(s ast.Stmt) ast.Stmt {
 	return s
 }
 
-// stmts folds a statement list; when optimising, the statements that fold
-// to nothing go.
+// stmts folds a statement list; the statements that fold to nothing go,
+// and when optimising, empty statements too.
 func (f *folder) stmts(list []ast.Stmt) []ast.Stmt {
 	out := list[:0]
-	for _, st := range list {
-		st = f.stmt(st)
-		if _, empty := st.(*ast.EmptyStmt); empty && f.full {
+	for _, orig := range list {
+		st := f.stmt(orig)
+		if _, empty := st.(*ast.EmptyStmt); empty && (f.full || st != orig) {
 			continue
 		}
 		out = append(out, st)
