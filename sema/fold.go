@@ -83,11 +83,10 @@ func (f *folder) stmt(s ast.Stmt) ast.Stmt {
 		}
 		s.Body = f.stmt(s.Body)
 	case *ast.ForeachStmt:
-		s.Limit = f.optExpr(s.Limit)
-		for i, k := range s.Slice {
-			s.Slice[i] = f.optExpr(k)
-		}
-		s.Body = f.stmt(s.Body)
+		f.foreach(s)
+	case *ast.HistForeachStmt:
+		s.Hist.X = f.expr(s.Hist.X)
+		f.foreach(&s.ForeachStmt)
 	case *ast.ReturnStmt:
 		s.X = f.optExpr(s.X)
 	case *ast.DeleteStmt:
@@ -97,6 +96,12 @@ func (f *folder) stmt(s ast.Stmt) ast.Stmt {
 		s.Catch = f.stmt(s.Catch).(*ast.BlockStmt)
 	}
 	return s
+}
+
+func (f *folder) foreach(s *ast.ForeachStmt) {
+	s.Limit = f.optExpr(s.Limit)
+	f.exprs(s.Slice)
+	s.Body = f.stmt(s.Body)
 }
 
 // stmts folds a statement list; the statements that fold to nothing go,
