@@ -181,17 +181,6 @@ func (r *resolver) expand(pp *ast.ProbePoint, depth int) []*use {
 	return uses
 }
 
-// checkAliasStmts checks the statements u runs around the handler of the
-// current scope, with the context variables of u's points only.
-func (r *resolver) checkAliasStmts(u *use, stmts []ast.Stmt) {
-	all := r.scope.points
-	r.scope.points = u.points
-	for _, s := range stmts {
-		r.stmt(s)
-	}
-	r.scope.points = all
-}
-
 // wrap gives a use of a declaration its handler: the user's, or the
 // user's body between the alias statements that are still needed. It
 // drops the assignments of alias variables that nothing reads (a

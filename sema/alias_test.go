@@ -72,3 +72,18 @@ func TestAliasVariablesNotComputedWhenUnread(t *testing.T) {
 		})
 	}
 }
+
+// TestSuffixFromTapset checks suffix propagation with an alias that only
+// a tapset defines, and only for the function's entry: the script's
+// .return goes on the alias's point, with the alias's prologue.
+func TestSuffixFromTapset(t *testing.T) {
+	prog, diags := checkWithTapset(t, `probe vfs.read = kernel.function("vfs_read") { fn = "vfs_read" }`,
+		`probe vfs.read.return { printf("%s %d\n", fn, $return) }`)
+	require.Empty(t, messages(diags))
+	require.Len(t, prog.Probes, 1)
+	p := prog.Probes[0]
+	assert.Equal(t, `kernel.function("vfs_read").return`, p.Point.Text)
+	assert.Equal(t, sema.PointKretprobe, p.Point.Kind)
+	require.Len(t, p.Locals, 1)
+	assert.Equal(t, "fn", p.Locals[0].Name)
+}

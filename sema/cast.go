@@ -2,6 +2,8 @@ package sema
 
 import (
 	"errors"
+	"fmt"
+	"io"
 	"strings"
 
 	"github.com/cilium/ebpf/btf"
@@ -117,4 +119,30 @@ func (r *resolver) targetExprReadable(p *Point, e *ast.TargetExpr) bool {
 	}
 	_, d := r.castTarget(e, Unknown)
 	return d == nil
+}
+
+// dumpCasts prints, for -p2, the @cast member chains body reads, with
+// their types and C types from BTF, as dumpTargets does for context
+// variables:
+//
+//	@cast(..., "task_struct")->comm:string /* char[16] */
+func dumpCasts(w io.Writer, p *Program, body ast.Node) {
+	seen := map[string]bool{}
+	ast.Inspect(body, func(n ast.Node) bool {
+		e, ok := n.(*ast.TargetExpr)
+		if !ok || p.Casts[e] == nil {
+			return true
+		}
+		t := p.Casts[e]
+		line := fmt.Sprintf("  @cast(..., %q)", e.X.(*ast.CastExpr).Type)
+		for _, st := range e.Path {
+			line += "->" + st.Member
+		}
+		line = fmt.Sprintf("%s:%s /* %s */", line, t.Type, t.CType)
+		if !seen[line] {
+			seen[line] = true
+			fmt.Fprintln(w, line)
+		}
+		return true
+	})
 }

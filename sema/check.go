@@ -141,14 +141,15 @@ func Check(files []*ast.File, opts Options) (*Program, *diag.List) {
 	walk := func() {
 		for _, in := range insts {
 			r.enterProbe(in.scope)
-			r.checkAliasStmts(in.use, in.use.before)
+			for _, st := range in.use.before {
+				r.stmt(st)
+			}
 			r.stmt(in.use.body)
-			r.checkAliasStmts(in.use, in.use.after)
+			for _, st := range in.use.after {
+				r.stmt(st)
+			}
 		}
-		for _, f := range r.funcList {
-			r.enterFunction(f)
-			r.stmt(f.Decl.Body)
-		}
+		r.walkFunctions()
 		r.fn = nil
 	}
 	for pass := 0; pass < maxInferencePasses; pass++ {
@@ -162,7 +163,7 @@ func Check(files []*ast.File, opts Options) (*Program, *diag.List) {
 	walk()
 	var points []*Point
 	for _, in := range insts {
-		points = append(points, in.scope.points...)
+		points = append(points, in.scope.point)
 	}
 	r.preferRawTracepoints(points)
 	r.markRecursion()
@@ -285,21 +286,20 @@ func (r *resolver) declareGlobals(d *ast.GlobalDecl) {
 	}
 }
 
-// scope is the local variables of one probe declaration. It outlives the
-// inference passes, so that what one pass learns the next one keeps.
+// scope is the local variables of one handler instance or function. It
+// outlives the inference passes, so that what one pass learns the next
+// one keeps.
 type scope struct {
-	vars   map[string]*Var
-	list   []*Var
-	points []*Point
+	vars map[string]*Var
+	list []*Var
+	// point is where the handler runs; nil for a function.
+	point *Point
 }
 
 func (r *resolver) enterProbe(sc *scope) {
 	r.scope = sc
 	r.fn = nil
-	r.kernelSide = false
-	for _, p := range sc.points {
-		r.kernelSide = r.kernelSide || p.Kernel
-	}
+	r.kernelSide = sc.point.Kernel
 	r.loopDepth = 0
 }
 
@@ -413,7 +413,7 @@ func (r *resolver) instances(decls []*ast.ProbeDecl) []*instance {
 			u.before = r.foldBody(p, u.before)
 			u.body.Stmts = r.foldBody(p, u.body.Stmts)
 			u.after = r.foldBody(p, u.after)
-			out = append(out, &instance{decl: d, use: u, scope: &scope{vars: map[string]*Var{}, points: u.points}})
+			out = append(out, &instance{decl: d, use: u, scope: &scope{vars: map[string]*Var{}, point: p}})
 		}
 	}
 	return out

@@ -28,6 +28,7 @@ func Dump(w io.Writer, p *Program) {
 		for _, l := range f.Locals {
 			fmt.Fprintf(w, "  %s:%s\n", l.Name, typeText(l))
 		}
+		dumpCasts(w, p, f.Decl.Body)
 		lang.PrintBlock(w, f.Decl.Body)
 	}
 	fmt.Fprintln(w, "# probes")
@@ -41,6 +42,7 @@ func Dump(w io.Writer, p *Program) {
 			fmt.Fprintf(w, "  %s:%s\n", l.Name, typeText(l))
 		}
 		dumpTargets(w, pr.Point)
+		dumpCasts(w, p, pr.Decl.Body)
 		lang.PrintBlock(w, pr.Decl.Body)
 	}
 }

@@ -83,11 +83,10 @@ func (f *folder) stmt(s ast.Stmt) ast.Stmt {
 		}
 		s.Body = f.stmt(s.Body)
 	case *ast.ForeachStmt:
-		s.Limit = f.optExpr(s.Limit)
-		for i, k := range s.Slice {
-			s.Slice[i] = f.optExpr(k)
-		}
-		s.Body = f.stmt(s.Body)
+		f.foreach(s)
+	case *ast.HistForeachStmt:
+		s.Hist.X = f.expr(s.Hist.X)
+		f.foreach(&s.ForeachStmt)
 	case *ast.ReturnStmt:
 		s.X = f.optExpr(s.X)
 	case *ast.DeleteStmt:
@@ -99,13 +98,19 @@ func (f *folder) stmt(s ast.Stmt) ast.Stmt {
 	return s
 }
 
-// stmts folds a statement list; when optimising, the statements that fold
-// to nothing go.
+func (f *folder) foreach(s *ast.ForeachStmt) {
+	s.Limit = f.optExpr(s.Limit)
+	f.exprs(s.Slice)
+	s.Body = f.stmt(s.Body)
+}
+
+// stmts folds a statement list; the statements that fold to nothing go,
+// and when optimising, empty statements too.
 func (f *folder) stmts(list []ast.Stmt) []ast.Stmt {
 	out := list[:0]
-	for _, st := range list {
-		st = f.stmt(st)
-		if _, empty := st.(*ast.EmptyStmt); empty && f.full {
+	for _, orig := range list {
+		st := f.stmt(orig)
+		if _, empty := st.(*ast.EmptyStmt); empty && (f.full || st != orig) {
 			continue
 		}
 		out = append(out, st)

@@ -171,9 +171,32 @@ func reaches(from, to *Function, seen map[*Function]bool) bool {
 	return false
 }
 
-// usedFunctions lists the functions probes call, directly or not, in
-// declaration order: the others need no code, and are elided as in stap.
-func (r *resolver) usedFunctions() []*Function {
+// walkFunctions checks the bodies of the functions probes call, directly
+// or not; the others are elided before they are checked, as stap's first
+// optimisation pass does, so a mistake in a function nothing calls does
+// not fail the script. -u checks them all.
+func (r *resolver) walkFunctions() {
+	done := map[*Function]bool{}
+	for {
+		used := r.reachable()
+		progress := false
+		for _, f := range r.funcList {
+			if done[f] || !used[f] {
+				continue
+			}
+			done[f], progress = true, true
+			r.enterFunction(f)
+			r.stmt(f.Decl.Body)
+		}
+		if !progress {
+			return
+		}
+	}
+}
+
+// reachable gives the functions probes call, directly or not, as far as
+// the walk has seen the calls; with -u, every function.
+func (r *resolver) reachable() map[*Function]bool {
 	used := map[*Function]bool{}
 	var mark func(f *Function)
 	mark = func(f *Function) {
@@ -195,6 +218,12 @@ func (r *resolver) usedFunctions() []*Function {
 			mark(f)
 		}
 	}
+	return used
+}
+
+// usedFunctions lists the functions that need code, in declaration order.
+func (r *resolver) usedFunctions() []*Function {
+	used := r.reachable()
 	var list []*Function
 	for _, f := range r.funcList {
 		if used[f] {

@@ -80,15 +80,16 @@ func (r *resolver) aliasVars(a *alias) []string {
 	}
 	uses := r.expand(pp, 0)
 	sc := &scope{vars: map[string]*Var{}}
-	for _, u := range uses {
-		sc.points = append(sc.points, u.points...)
-	}
-	r.enterProbe(sc)
 	for range maxInferencePasses {
 		r.changed = false
 		for _, u := range uses {
-			r.checkAliasStmts(u, u.before)
-			r.checkAliasStmts(u, u.after)
+			for _, p := range u.points {
+				sc.point = p
+				r.enterProbe(sc)
+				for _, st := range append(append([]ast.Stmt(nil), u.before...), u.after...) {
+					r.stmt(st)
+				}
+			}
 		}
 		if !r.changed {
 			break
@@ -100,8 +101,8 @@ func (r *resolver) aliasVars(a *alias) []string {
 			vars = append(vars, v.Name+":"+v.Type.String())
 		}
 	}
-	if len(sc.points) > 0 {
-		vars = append(vars, r.contextVars(sc.points[0])...)
+	if len(uses) > 0 && len(uses[0].points) > 0 {
+		vars = append(vars, r.contextVars(uses[0].points[0])...)
 	}
 	return vars
 }

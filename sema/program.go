@@ -202,12 +202,15 @@ type Field struct {
 }
 
 // Probe is one probe handler bound to one resolved point. A declaration with
-// several points gives several Probes that share the body.
+// several points gives several Probes, each with its own copy of the body,
+// elaborated and folded for its point (as stap derives a probe per point),
+// and its own locals.
 type Probe struct {
+	// Decl holds the body to compile: the user's handler, folded, between
+	// the statements of the aliases it came through.
 	Decl  *ast.ProbeDecl
 	Point *Point
-	// Locals are the probe's local variables, shared by every Probe made
-	// from the same declaration.
+	// Locals are the handler's local variables.
 	Locals []*Var
 }
 

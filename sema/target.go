@@ -45,8 +45,10 @@ type Read struct {
 	Signed       bool
 }
 
-// targetVar checks a context variable in every point of the probe, records
-// how each point reads it, and returns its type. want is what the use
+// targetVar checks a context variable at the handler's point, records how
+// the point reads it, and returns its type: Unknown when the point cannot
+// read it, where the error is reported and uses of the value must not add
+// mismatches of their own. want is what the use
 // expects. A character array is a string, and so is a character pointer,
 // read as the string it points to, except where a long is expected
 // (printf("%p"), arithmetic, a condition, 0 != $name): there it is the
@@ -60,30 +62,25 @@ func (r *resolver) targetVar(e *ast.TargetVar, want Type) Type {
 		r.addReport(notBuilt(e.Span(), "context variables in functions"))
 		return Long
 	}
-	typ := Unknown
-	for _, p := range r.scope.points {
-		if !p.Kernel {
-			r.addReport(diag.Errorf(diag.Semantic, "S030", e.Span(), "probe %s has no context variables", p.Text))
-			continue
-		}
-		if d := r.tracepointArgs(p, e); d != nil {
-			r.addReport(d)
-			continue
-		}
-		t, d := p.target(e, want)
-		if d != nil {
-			r.addReport(d)
-			continue
-		}
-		if p.Targets == nil {
-			p.Targets = map[*ast.TargetVar]*Target{}
-		}
-		p.Targets[e] = t
-		typ = t.Type
+	p := r.scope.point
+	if !p.Kernel {
+		r.addReport(diag.Errorf(diag.Semantic, "S030", e.Span(), "probe %s has no context variables", p.Text))
+		return Unknown
 	}
-	// Unknown, when no point could read it: the error is reported, and
-	// uses of the value must not add mismatches of their own.
-	return typ
+	if d := r.tracepointArgs(p, e); d != nil {
+		r.addReport(d)
+		return Unknown
+	}
+	t, d := p.target(e, want)
+	if d != nil {
+		r.addReport(d)
+		return Unknown
+	}
+	if p.Targets == nil {
+		p.Targets = map[*ast.TargetVar]*Target{}
+	}
+	p.Targets[e] = t
+	return t.Type
 }
 
 // target resolves a context variable at p.

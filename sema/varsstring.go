@@ -34,26 +34,25 @@ func IsVarsString(e ast.Expr) (*ast.TargetVar, bool) {
 	return tv, ok && len(tv.Fields) == 0 && varsStrings[tv.Name]
 }
 
-// varsString resolves a context string at every point of the probe.
+// varsString resolves a context string at the handler's point.
 func (r *resolver) varsString(e *ast.TargetVar, pretty bool) Type {
 	if r.fn != nil {
 		r.addReport(notBuilt(e.Span(), "context variables in functions"))
 		return String
 	}
-	for _, p := range r.scope.points {
-		if !p.Kernel {
-			r.addReport(diag.Errorf(diag.Semantic, "S030", e.Span(), "probe %s has no context variables", p.Text))
-			continue
-		}
-		if p.Targets == nil {
-			p.Targets = map[*ast.TargetVar]*Target{}
-		}
-		if t := p.Targets[e]; t != nil && t.Parts != nil {
-			continue // resolved in an earlier pass
-		}
-		if t := r.varsTarget(p, e, pretty); t != nil {
-			p.Targets[e] = t
-		}
+	p := r.scope.point
+	if !p.Kernel {
+		r.addReport(diag.Errorf(diag.Semantic, "S030", e.Span(), "probe %s has no context variables", p.Text))
+		return String
+	}
+	if p.Targets == nil {
+		p.Targets = map[*ast.TargetVar]*Target{}
+	}
+	if t := p.Targets[e]; t != nil && t.Parts != nil {
+		return String // resolved in an earlier pass
+	}
+	if t := r.varsTarget(p, e, pretty); t != nil {
+		p.Targets[e] = t
 	}
 	return String
 }

@@ -532,7 +532,7 @@ func (r *resolver) call(e *ast.CallExpr, want Type, asStmt bool) Type {
 			WithHint("call it in a begin, end or timer probe"))
 	}
 	if b.KernelOnly && !r.kernelSide && r.fn == nil {
-		r.addReport(diag.Errorf(diag.Semantic, "S043", e.Span(), "%s() needs a kernel probe: %s runs in user space", e.Name, r.scope.points[0].Text).
+		r.addReport(diag.Errorf(diag.Semantic, "S043", e.Span(), "%s() needs a kernel probe: %s runs in user space", e.Name, r.scope.point.Text).
 			WithHint("call it in a kernel.trace or kernel.function probe"))
 	}
 	params := b.Params

@@ -480,10 +480,11 @@ probe begin { seen["a"] = "script"; lib_note(1); printf("%d %s\n", lib_note(1), 
 }
 
 // TestTracepointStringFields reads a __data_loc string and a char array
-// from tracepoint records on the real kernel.
+// from tracepoint records on the real kernel. The shell's child is told
+// from other processes by its parent, through @cast.
 func TestTracepointStringFields(t *testing.T) {
 	r := etap(t, "-e", `probe kernel.trace("sched:sched_process_exec") {
-	if (execname() == "getpid") { printf("%s %d\n", $filename, $pid == pid()); exit() }
+	if (@cast(task_current(), "task_struct")->real_parent->tgid == target()) { printf("%s %d\n", $filename, $pid == pid()); exit() }
 }`, "-c", "sh -c '"+getpidBin+" 1; true'")
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Equal(t, getpidBin+" 1\n", r.stdout)
@@ -493,4 +494,21 @@ func TestTracepointStringFields(t *testing.T) {
 }`, "-c", getpidBin+" 1000")
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Equal(t, "getpid 1\n", r.stdout)
+}
+
+// TestHandlerPerPoint runs one handler on two tracepoints that provide
+// different fields: each point has its own body, where @defined kept the
+// branch its fields allow, and its own program.
+func TestHandlerPerPoint(t *testing.T) {
+	r := etap(t, "-e", `global seen
+probe kernel.trace("sched:sched_process_exec"), kernel.trace("syscalls:sys_enter_getpid") {
+	// Only the child of the shell: other getpid processes may run.
+	if (@cast(task_current(), "task_struct")->real_parent->tgid != target()) next
+	what = @defined($filename) ? $filename : "getpid"
+	if (!(what in seen)) println(what)
+	seen[what] = 1
+	if (@defined($__syscall_nr)) exit()
+}`, "-c", "sh -c '"+getpidBin+" 1; true'")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, getpidBin+"\ngetpid\n", r.stdout)
 }
