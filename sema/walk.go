@@ -108,6 +108,55 @@ func (r *resolver) foreach(s *ast.ForeachStmt) {
 		r.expect(s.Limit, r.expr(s.Limit, Long), Long)
 	}
 	r.loopBody(s.Body)
+	if arr != nil {
+		r.foreachMutation(s.Body, arr)
+	}
+}
+
+// foreachMutation reports what changes the elements of the array a
+// foreach visits, in its body or in a function the body calls, as stap
+// does: the iteration could miss or repeat elements. Deleting the whole
+// array is allowed, as in stap.
+func (r *resolver) foreachMutation(body ast.Stmt, arr *Var) {
+	if at := r.mutation(body, arr); at != nil {
+		r.addReport(diag.Errorf(diag.Semantic, "S096", at.Span(), "variable '%s' modified during 'foreach' iteration", arr.Name).
+			WithHint("collect the changes in another array and apply them after the loop"))
+		return
+	}
+	ast.Inspect(body, func(n ast.Node) bool {
+		call, ok := n.(*ast.CallExpr)
+		if !ok {
+			return true
+		}
+		if f := r.prog.FuncCalls[call]; f != nil && f.Decl.Body != nil && r.mutation(f.Decl.Body, arr) != nil {
+			r.addReport(diag.Errorf(diag.Semantic, "S096", call.Span(), "function call modifies var '%s' during 'foreach' iteration", arr.Name).
+				WithHint("collect the changes in another array and apply them after the loop"))
+		}
+		return true
+	})
+}
+
+// mutation returns the array name of the first element of arr that root
+// writes, deletes or feeds, or nil.
+func (r *resolver) mutation(root ast.Node, arr *Var) *ast.Ident {
+	var at *ast.Ident
+	target := func(e ast.Expr) {
+		if ix, ok := e.(*ast.IndexExpr); ok && at == nil && r.prog.Refs[ix.Array] == arr {
+			at = ix.Array
+		}
+	}
+	ast.Inspect(root, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.AssignExpr:
+			target(unparen(n.X))
+		case *ast.IncDecExpr:
+			target(unparen(n.X))
+		case *ast.DeleteStmt:
+			target(n.X)
+		}
+		return at == nil
+	})
+	return at
 }
 
 // foreachValue checks the value variable of `foreach (v = k in a)`: it

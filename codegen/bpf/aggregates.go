@@ -373,8 +373,9 @@ func (g *gen) statExtractLive(e *ast.AggregateExpr, op maps.StatOp, mapName stri
 				asm.JEq.Imm(asm.R3, 0, name+"_take"),
 				asm.LoadMem(asm.R3, asm.R9, slot(extreme), asm.DWord),
 				keep.Reg(asm.R3, asm.R2, name+"_kept"),
-				asm.StoreMem(asm.R9, slot(extreme), asm.R2, asm.DWord).WithSymbol(name+"_take"),
 			)
+			g.setLabel(name + "_take")
+			g.emit(asm.StoreMem(asm.R9, slot(extreme), asm.R2, asm.DWord))
 			g.setLabel(name + "_kept")
 		}
 		g.emit(
@@ -391,14 +392,7 @@ func (g *gen) statExtractLive(e *ast.AggregateExpr, op maps.StatOp, mapName stri
 		g.setLabel(name + "_stop")
 		g.emit(asm.Mov.Imm(asm.R0, 1), asm.Return())
 	})
-	g.emit(
-		asm.Mov.Imm(asm.R1, maxCPUs),
-		asm.Instruction{OpCode: asm.LoadImmOp(asm.DWord), Dst: asm.R2, Src: asm.PseudoFunc, Constant: -1}.WithReference(name),
-		asm.Mov.Reg(asm.R3, asm.R10),
-		asm.Add.Imm(asm.R3, keySlot),
-		asm.Mov.Imm(asm.R4, 0),
-		asm.FnLoop.Call(),
-	)
+	g.loopCPUs(name)
 	if op.NeedsData() {
 		some := g.newLabel("cpus_some")
 		g.emit(
@@ -425,10 +419,6 @@ func (g *gen) statExtractLive(e *ast.AggregateExpr, op maps.StatOp, mapName stri
 		g.emit(asm.LoadMem(asm.R0, asm.R10, int16(extreme), asm.DWord))
 	}
 }
-
-// maxCPUs bounds the CPUs a kernel probe merges, the kernel's largest
-// NR_CPUS; the loop ends at the last CPU there is.
-const maxCPUs = 8192
 
 // raiseIfEmpty raises stap's error when a statistics helper returned 1.
 func (g *gen) raiseIfEmpty(e *ast.AggregateExpr) {
@@ -496,13 +486,7 @@ func (g *gen) statReset(s *ast.Ident) {
 		g.setLabel(name + "_stop")
 		g.emit(asm.Mov.Imm(asm.R0, 1), asm.Return())
 	})
-	g.emit(
-		asm.Mov.Imm(asm.R1, maxCPUs),
-		asm.Instruction{OpCode: asm.LoadImmOp(asm.DWord), Dst: asm.R2, Src: asm.PseudoFunc, Constant: -1}.WithReference(name),
-		asm.Mov.Imm(asm.R3, 0),
-		asm.Mov.Imm(asm.R4, 0),
-		asm.FnLoop.Call(),
-	)
+	g.loopCPUs(name)
 }
 
 // histIndex emits `@hist_log(s)[b]`, in user-space probes: the count in

@@ -72,7 +72,7 @@ func (g *gen) forEachElem(mapName string, pos ast.Node, keep []int, body func(cb
 
 	g.emit(
 		asm.LoadMapPtr(asm.R1, 0).WithReference(mapName),
-		asm.Instruction{OpCode: asm.LoadImmOp(asm.DWord), Dst: asm.R2, Src: asm.PseudoFunc, Constant: -1}.WithReference(name),
+		funcAddr(asm.R2, name),
 		asm.Mov.Reg(asm.R3, asm.R10),
 		asm.Add.Imm(asm.R3, keySlot),
 		asm.Mov.Imm(asm.R4, 0),
@@ -148,6 +148,30 @@ func (g *gen) leaveCallback(cb *callback) {
 		asm.Return(),
 	)
 }
+
+// funcAddr loads the address of the function named name into dst, for a
+// helper that calls it back. Its constant is -1 until cilium links it.
+func funcAddr(dst asm.Register, name string) asm.Instruction {
+	return asm.Instruction{OpCode: asm.LoadImmOp(asm.DWord), Dst: dst, Src: asm.PseudoFunc, Constant: -1}.WithReference(name)
+}
+
+// loopCPUs calls the function named name for each CPU with bpf_loop: its
+// arguments are the CPU number and the caller's frame at keySlot; it
+// returns 1 past the last CPU, which bpf_map_lookup_percpu_elem finds.
+func (g *gen) loopCPUs(name string) {
+	g.emit(
+		asm.Mov.Imm(asm.R1, maxCPUs),
+		funcAddr(asm.R2, name),
+		asm.Mov.Reg(asm.R3, asm.R10),
+		asm.Add.Imm(asm.R3, keySlot),
+		asm.Mov.Imm(asm.R4, 0),
+		asm.FnLoop.Call(),
+	)
+}
+
+// maxCPUs bounds the CPUs a kernel probe visits, the kernel's largest
+// NR_CPUS; the loop ends at the last CPU there is.
+const maxCPUs = 8192
 
 // subprogram emits a function named name, made by body, to be appended
 // after the handler: the handler's code goes on where it was.
