@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"debug/dwarf"
 	"debug/elf"
+	"debug/gosym"
 	"errors"
 	"fmt"
 	"os/exec"
@@ -169,11 +170,37 @@ func readBinary(path string) (*Binary, error) {
 		seen[s.Name] = true
 		b.Functions = append(b.Functions, Symbol{Name: s.Name, Addr: s.Value, Size: s.Size})
 	}
+	if len(b.Functions) == 0 && b.Go {
+		b.Functions = goFunctions(f)
+	}
 	sort.Slice(b.Functions, func(i, j int) bool { return b.Functions[i].Name < b.Functions[j].Name })
 	if b.Marks, err = readMarks(f); err != nil {
 		return nil, fmt.Errorf("%s: %w", abs, err)
 	}
 	return b, nil
+}
+
+// goFunctions reads the functions of a Go program built without a symbol
+// table (go build -ldflags=-s) from its .gopclntab, which the Go runtime
+// needs for its own tracebacks and so is never stripped.
+func goFunctions(f *elf.File) []Symbol {
+	pcln, text := f.Section(".gopclntab"), f.Section(".text")
+	if pcln == nil || text == nil {
+		return nil
+	}
+	data, err := pcln.Data()
+	if err != nil {
+		return nil
+	}
+	tab, err := gosym.NewTable(nil, gosym.NewLineTable(data, text.Addr))
+	if err != nil {
+		return nil
+	}
+	syms := make([]Symbol, 0, len(tab.Funcs))
+	for _, fn := range tab.Funcs {
+		syms = append(syms, Symbol{Name: fn.Name, Addr: fn.Entry, Size: fn.End - fn.Entry})
+	}
+	return syms
 }
 
 // readMarks parses the SDT notes. Each note's descriptor holds the

@@ -1,6 +1,10 @@
 package sema
 
 import (
+	"debug/elf"
+	"os/exec"
+	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -70,4 +74,26 @@ func TestReadBinaryMarks(t *testing.T) {
 
 	_, err = e.Binary("no-such-program-anywhere")
 	assert.Error(t, err)
+}
+
+// TestStrippedGoProgram finds the functions of a Go program without a
+// symbol table in its .gopclntab.
+func TestStrippedGoProgram(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "gotarget")
+	out, err := exec.Command("go", "build", "-ldflags=-s -w", "-o", bin, "../cmd/etap/testdata/gotarget").CombinedOutput()
+	require.NoError(t, err, string(out))
+	f, err := elf.Open(bin)
+	require.NoError(t, err)
+	_, err = f.Symbols()
+	f.Close()
+	require.ErrorIs(t, err, elf.ErrNoSymbols, "the program is stripped")
+
+	b, err := NewELFFiles().Binary(bin)
+	require.NoError(t, err)
+	assert.True(t, b.Go)
+	i := slices.IndexFunc(b.Functions, func(s Symbol) bool { return s.Name == "main.mul" })
+	require.GreaterOrEqual(t, i, 0)
+	_, ok := b.FileOffset(b.Functions[i].Addr)
+	assert.True(t, ok)
+	assert.NotZero(t, b.Functions[i].Size)
 }
