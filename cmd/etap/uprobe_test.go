@@ -1,6 +1,7 @@
 package main
 
 import (
+	"debug/elf"
 	"fmt"
 	"os"
 	"os/exec"
@@ -201,4 +202,26 @@ probe timer.ms(300) { exit() }
 probe end { foreach (p in n) printf("%s\n", p == target() ? "target" : "other") }`)
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Equal(t, "target\n", r.stdout)
+}
+
+// TestUprobeStatement probes an address of the program: add's, read from
+// its symbol table, where $argN are still add's arguments.
+func TestUprobeStatement(t *testing.T) {
+	bin := cTarget(t)
+	f, err := elf.Open(bin)
+	require.NoError(t, err)
+	syms, err := f.Symbols()
+	f.Close()
+	require.NoError(t, err)
+	var add uint64
+	for _, s := range syms {
+		if s.Name == "add" {
+			add = s.Value
+		}
+	}
+	require.NotZero(t, add)
+	script := fmt.Sprintf(`probe process(%q).statement(%#x).absolute { printf("%%d %%d\n", $arg1, $arg2) }`, bin, add)
+	r := etap(t, "-c", bin+" 2", "-e", script)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, "0 10\n10 20\n", probeLines(r.stdout))
 }
