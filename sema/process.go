@@ -181,6 +181,13 @@ func (r *resolver) processFunctions(pr *processProbe, vmlinux *btf.Spec) []*Poin
 		r.add(d)
 		return nil
 	}
+	if suffix == ".return" && pr.bin.Go {
+		// A uretprobe replaces the return address on the stack; when Go
+		// grows a goroutine's stack it copies it, and its unwinder, which
+		// meets the replaced address, may abort the program.
+		r.add(diag.Warnf(diag.Semantic, "W140", pr.pp.Span(), "return probes on Go functions can crash the program when Go moves a goroutine's stack").
+			WithHint("prefer entry probes in Go programs that run long"))
+	}
 	points := make([]*Point, 0, len(syms))
 	for _, s := range syms {
 		off, ok := pr.bin.FileOffset(s.Addr)
