@@ -165,6 +165,12 @@ probe process(%[1]q).function("add").return { print_ubacktrace() }`, bin)
 	assert.Regexp(t, `^add\|add\+0x0/0x[0-9a-f]+ \[`+regexp.QuoteMeta(bin)+`\]\|0x[0-9a-f]+( 0x[0-9a-f]+)+$`, lines[0])
 	// On return the program is back in main, which called add.
 	assert.Regexp(t, `^ 0x[0-9a-f]{16} : main\+0x[0-9a-f]+/0x[0-9a-f]+ \[`+regexp.QuoteMeta(bin)+`\]$`, lines[1])
+
+	// A global displayed at the end names the target's addresses though
+	// it has exited by then: etap kept its mappings.
+	r = etap(t, "-c", bin+" 3", "-e", fmt.Sprintf(`global f; probe process(%q).function("add") { f[usymname(uaddr())]++ }`, bin))
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, "f[\"add\"]=3\n", probeLines(r.stdout))
 }
 
 // TestUSDTPython probes the SDT marks Debian's python3 has: python:line
