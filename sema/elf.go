@@ -22,9 +22,17 @@ type Binaries interface {
 	// Binary reads the program at path; a name without a slash is looked
 	// up in PATH, as a shell would.
 	Binary(path string) (*Binary, error)
-	// Params names the parameters of a function, in order, from the
-	// binary's DWARF; nil when the binary has no DWARF for it.
-	Params(b *Binary, function string) []Param
+	// Signature gives the parameters and the result of a function from
+	// the binary's DWARF; nil when the binary has no DWARF for it.
+	Signature(b *Binary, function string) *Signature
+}
+
+// Signature is what DWARF says about a function's parameters and result.
+type Signature struct {
+	Params []Param
+	// Result is the result, or a Go function's first; nil for a function
+	// that returns nothing.
+	Result *Param
 }
 
 // Binary is what an executable or shared library offers to probe.
@@ -67,7 +75,7 @@ type Segment struct {
 	Addr, Size, Offset uint64
 }
 
-// Param is one parameter of a function, from DWARF.
+// Param is one parameter or the result of a function, from DWARF.
 type Param struct {
 	Name string
 	// Size is its size in bytes; Float is set for floating-point
@@ -98,7 +106,7 @@ type ELFFiles struct {
 type elfEntry struct {
 	bin    *Binary
 	err    error
-	params map[string][]Param
+	sigs map[string]*Signature
 }
 
 // NewELFFiles returns a Binaries that reads the files of this machine.
@@ -116,8 +124,8 @@ func (e *ELFFiles) Binary(path string) (*Binary, error) {
 	return bin, err
 }
 
-// Params reads the DWARF of b on first use.
-func (e *ELFFiles) Params(b *Binary, function string) []Param {
+// Signature reads the DWARF of b on first use.
+func (e *ELFFiles) Signature(b *Binary, function string) *Signature {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	ent, ok := e.files[b.Path]
@@ -125,10 +133,10 @@ func (e *ELFFiles) Params(b *Binary, function string) []Param {
 		ent = &elfEntry{bin: b}
 		e.files[b.Path] = ent
 	}
-	if ent.params == nil {
-		ent.params = readParams(b.Path)
+	if ent.sigs == nil {
+		ent.sigs = readSignatures(b.Path)
 	}
-	return ent.params[function]
+	return ent.sigs[function]
 }
 
 func readBinary(path string) (*Binary, error) {
@@ -254,31 +262,36 @@ func readMarks(f *elf.File) ([]Mark, error) {
 
 func align4(n int) int { return (n + 3) &^ 3 }
 
-// readParams reads every function's parameters from the DWARF of the file
-// at path; a binary without DWARF has none.
-func readParams(path string) map[string][]Param {
-	params := map[string][]Param{}
+// readSignatures reads every function's signature from the DWARF of the
+// file at path; a binary without DWARF has none.
+func readSignatures(path string) map[string]*Signature {
+	sigs := map[string]*Signature{}
 	f, err := elf.Open(path)
 	if err != nil {
-		return params
+		return sigs
 	}
 	defer f.Close()
 	d, err := f.DWARF()
 	if err != nil {
-		return params
+		return sigs
 	}
 	r := d.Reader()
 	for {
 		ent, err := r.Next()
 		if err != nil || ent == nil {
-			return params
+			return sigs
 		}
-		if ent.Tag != dwarf.TagSubprogram || !ent.Children {
+		if ent.Tag != dwarf.TagSubprogram {
 			continue
 		}
 		name, _ := ent.Val(dwarf.AttrName).(string)
-		var list []Param
-		for {
+		sig := &Signature{}
+		if _, ok := ent.Val(dwarf.AttrType).(dwarf.Offset); ok {
+			result := dwarfParam(d, ent)
+			result.Name = ""
+			sig.Result = &result
+		}
+		for ent.Children {
 			child, err := r.Next()
 			if err != nil || child == nil || child.Tag == 0 {
 				break
@@ -289,14 +302,19 @@ func readParams(path string) map[string][]Param {
 			if child.Tag != dwarf.TagFormalParameter {
 				continue
 			}
-			// Go marks its results as parameters too.
+			// Go lists its results as parameters marked as outputs.
 			if out, _ := child.Val(dwarf.AttrVarParam).(bool); out {
+				if sig.Result == nil {
+					result := dwarfParam(d, child)
+					result.Name = ""
+					sig.Result = &result
+				}
 				continue
 			}
-			list = append(list, dwarfParam(d, child))
+			sig.Params = append(sig.Params, dwarfParam(d, child))
 		}
-		if _, dup := params[name]; name != "" && !dup {
-			params[name] = list
+		if _, dup := sigs[name]; name != "" && !dup {
+			sigs[name] = sig
 		}
 	}
 }

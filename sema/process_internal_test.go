@@ -67,10 +67,14 @@ func TestReadBinaryMarks(t *testing.T) {
 		}
 	}
 	require.NotNil(t, add)
-	assert.Equal(t, []Param{
-		{Name: "a", Size: 8, Signed: true, CType: "long int"},
-		{Name: "b", Size: 8, Signed: true, CType: "long int"},
-	}, e.Params(b, "add"))
+	long := Param{Size: 8, Signed: true, CType: "long int"}
+	a, bb := long, long
+	a.Name, bb.Name = "a", "b"
+	assert.Equal(t, &Signature{Params: []Param{a, bb}, Result: &long}, e.Signature(b, "add"))
+	assert.Equal(t, &Signature{Params: []Param{{Name: "x", Size: 4, Signed: true, CType: "int"}},
+		Result: &Param{Size: 4, Signed: true, CType: "int"}}, e.Signature(b, "neg"))
+	assert.Equal(t, &Signature{}, e.Signature(b, "idle"))
+	assert.Nil(t, e.Signature(b, "no_such_function"))
 
 	_, err = e.Binary("no-such-program-anywhere")
 	assert.Error(t, err)

@@ -24,14 +24,17 @@ func cTarget(t *testing.T) string {
 	return path
 }
 
-// TestUprobeArgumentsAndReturn probes a C function on entry and return:
+// TestUprobeArgumentsAndReturn probes C functions on entry and return:
 // parameters by their DWARF names, $argN and uint_arg(n) from the
-// registers, $return and returnval(), each call once, in a -c run.
+// registers, $return and returnval(), each call once, in a -c run. neg
+// returns an int, which leaves the upper half of RAX zero: $return knows
+// from DWARF to read 4 bytes, returnval() is the register.
 func TestUprobeArgumentsAndReturn(t *testing.T) {
 	bin := cTarget(t)
 	script := fmt.Sprintf(`
 probe process(%[1]q).function("add") { printf("add %%d %%d %%d %%d\n", $a, $b, $arg2, uint_arg(2)) }
-probe process(%[1]q).function("add").return { printf("ret %%d %%d\n", $return, returnval()) }`, bin)
+probe process(%[1]q).function("add").return { printf("ret %%d %%d\n", $return, returnval()) }
+probe process(%[1]q).function("neg").return { printf("neg %%d %%d\n", $return, returnval()) }`, bin)
 	r := etap(t, "-c", bin+" 4", "-e", script)
 	require.Equal(t, 0, r.code, r.stderr)
 	var want strings.Builder
@@ -41,8 +44,9 @@ probe process(%[1]q).function("add").return { printf("ret %%d %%d\n", $return, r
 		sum += 10 * i
 		fmt.Fprintf(&want, "ret %d %d\n", sum, sum)
 	}
+	want.WriteString("neg -4 4294967292\n")
 	assert.Equal(t, want.String(), probeLines(r.stdout))
-	assert.Contains(t, r.stdout, "sum 100 fired 0\n", "no probe on etap:tick, so its semaphore stays 0")
+	assert.Contains(t, r.stdout, "sum 100 fired 0 neg -4\n", "no probe on etap:tick, so its semaphore stays 0")
 }
 
 // TestUSDTSemaphore probes the program's SDT marks: etap:tick runs only
@@ -54,7 +58,7 @@ func TestUSDTSemaphore(t *testing.T) {
 	bin := cTarget(t)
 	out, err := exec.Command(bin, "3").Output()
 	require.NoError(t, err)
-	require.Equal(t, "sum 60 fired 0\n", string(out), "without etap the semaphore is 0")
+	require.Equal(t, "sum 60 fired 0 neg -3\n", string(out), "without etap the semaphore is 0")
 
 	script := fmt.Sprintf(`
 global plain
@@ -64,7 +68,7 @@ probe end { printf("plain %%d\n", plain) }`, bin)
 	r := etap(t, "-c", bin+" 3", "-e", script)
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Equal(t, "etap:tick 1 10\netap:tick 2 30\netap:tick 3 60\nplain 21\n", probeLines(r.stdout))
-	assert.Contains(t, r.stdout, "sum 60 fired 3\n")
+	assert.Contains(t, r.stdout, "sum 60 fired 3 neg -3\n")
 }
 
 // TestUprobeGoProgram probes a Go function: Go names it main.mul and
