@@ -104,8 +104,8 @@ type ELFFiles struct {
 }
 
 type elfEntry struct {
-	bin    *Binary
-	err    error
+	bin  *Binary
+	err  error
 	sigs map[string]*Signature
 }
 
