@@ -7,6 +7,7 @@ import (
 	"debug/gosym"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
@@ -141,7 +142,7 @@ func (e *ELFFiles) Signature(b *Binary, function string) *Signature {
 
 func readBinary(path string) (*Binary, error) {
 	if !strings.Contains(path, "/") {
-		found, err := exec.LookPath(path)
+		found, err := findProgram(path)
 		if err != nil {
 			return nil, err
 		}
@@ -209,6 +210,30 @@ func goFunctions(f *elf.File) []Symbol {
 		syms = append(syms, Symbol{Name: fn.Name, Addr: fn.Entry, Size: fn.End - fn.Entry})
 	}
 	return syms
+}
+
+// libraryDirs are where a shared library named without a directory
+// (process("libc.so.6")) is looked for, after PATH: the dynamic linker's
+// default directories on Debian and elsewhere.
+var libraryDirs = []string{"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64", "/lib", "/usr/lib"}
+
+// findProgram finds a program in PATH, or a library in libraryDirs.
+func findProgram(name string) (string, error) {
+	found, err := exec.LookPath(name)
+	if err == nil {
+		return found, nil
+	}
+	for _, dir := range libraryDirs {
+		if p := filepath.Join(dir, name); fileExists(p) {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("no program %s in $PATH, nor a library in %s", name, strings.Join(libraryDirs, ", "))
+}
+
+func fileExists(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.Mode().IsRegular()
 }
 
 // readMarks parses the SDT notes. Each note's descriptor holds the

@@ -77,7 +77,11 @@ func TestReadBinaryMarks(t *testing.T) {
 	assert.Nil(t, e.Signature(b, "no_such_function"))
 
 	_, err = e.Binary("no-such-program-anywhere")
-	assert.Error(t, err)
+	assert.ErrorContains(t, err, "no program no-such-program-anywhere in $PATH, nor a library in /lib/x86_64-linux-gnu")
+
+	libc, err := e.Binary("libc.so.6")
+	require.NoError(t, err, "a library is found by its name")
+	assert.Equal(t, "/usr/lib/x86_64-linux-gnu/libc.so.6", libc.Path)
 }
 
 // TestStrippedGoProgram finds the functions of a Go program without a
