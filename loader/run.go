@@ -114,7 +114,7 @@ func (s *Session) Run(ctx context.Context, o RunOptions) (Result, error) {
 	// stap displays globals from a synthetic end probe: an error run,
 	// which runs error probes instead of end probes, displays nothing.
 	if !r.failed {
-		if err := s.displayGlobals(o.Stdout); err != nil {
+		if err := s.displayGlobals(o.Stdout, r.printer); err != nil {
 			return Result{}, err
 		}
 	}
@@ -164,7 +164,14 @@ func (r *run) loop(ctx context.Context, o RunOptions, reader *ringbuf.Reader) {
 	}
 	drain := time.NewTicker(drainInterval)
 	defer drain.Stop()
-	for !r.exit && !r.failed {
+	// A script that names user-space addresses keeps the target's
+	// mappings up to date, every rememberEvery drains: its names are
+	// looked up when they are printed, perhaps after the target has exited.
+	remember := r.s.out.ABI.UserSymbols && o.Target != 0
+	if remember {
+		r.printer.RememberProcess(o.Target)
+	}
+	for drains := 0; !r.exit && !r.failed; {
 		select {
 		case <-ctx.Done():
 			return
@@ -177,9 +184,16 @@ func (r *run) loop(ctx context.Context, o RunOptions, reader *ringbuf.Reader) {
 			r.runProbe(p)
 		case <-drain.C:
 			r.drain(reader)
+			if drains++; remember && drains%rememberEvery == 0 {
+				r.printer.RememberProcess(o.Target)
+			}
 		}
 	}
 }
+
+// rememberEvery is how many drains pass between two readings of the
+// target's mappings: ten, 100 ms.
+const rememberEvery = 10
 
 // tick asks for p to run every period. A timer that fires while the last
 // run is still pending is skipped rather than queued.
@@ -263,7 +277,7 @@ func (r *run) runProbe(p *userProbe) {
 }
 
 // displayGlobals prints the globals the script wrote but never read.
-func (s *Session) displayGlobals(w io.Writer) error {
+func (s *Session) displayGlobals(w io.Writer, printer *output.Printer) error {
 	abi := s.out.ABI
 	for i := range abi.Globals {
 		g := &abi.Globals[i]
@@ -293,6 +307,7 @@ func (s *Session) displayGlobals(w io.Writer) error {
 			val := abi.Params.UnpackTuple([]maps.Type{g.Value}, s.scalars[g.Offset:])[0]
 			entries = []output.Entry{{Value: val}}
 		}
+		printer.ExpandEntries(entries)
 		if err := output.DisplayGlobal(w, g, entries); err != nil {
 			return err
 		}

@@ -330,6 +330,10 @@ type ABI struct {
 	Errors    []ErrorSite
 	Foreach   []ForeachSite
 	Stats     []StatSite
+	// UserSymbols is set when the script makes symbolic strings (see
+	// Symbolic): user space then keeps the mappings of the target process
+	// so that it can name its addresses after it has exited.
+	UserSymbols bool
 }
 
 // Helper ids that only etap's user-space interpreter provides. They lie

@@ -194,10 +194,35 @@ func (p *Printer) expand(str string) string {
 	if strings.IndexByte(str, maps.SymbolicEscape) < 0 {
 		return str
 	}
+	return maps.ExpandSymbolic(str, p.userSymbols().Name)
+}
+
+func (p *Printer) userSymbols() *Symbols {
 	if p.symbols == nil {
 		p.symbols = NewSymbols()
 	}
-	return maps.ExpandSymbolic(str, p.symbols.Name)
+	return p.symbols
+}
+
+// RememberProcess reads the mappings of process pid now, so that its
+// addresses can be named after it has exited.
+func (p *Printer) RememberProcess(pid int) { p.userSymbols().Remember(uint32(pid)) }
+
+// ExpandEntries replaces the symbolic strings in the keys and values of
+// a global's entries, for DisplayGlobal. Strings of two addresses in one
+// function stay two entries, now of the same name.
+func (p *Printer) ExpandEntries(entries []Entry) {
+	for i := range entries {
+		e := &entries[i]
+		if e.Value.Type == maps.String {
+			e.Value.Str = p.expand(e.Value.Str)
+		}
+		for j := range e.Key {
+			if e.Key[j].Type == maps.String {
+				e.Key[j].Str = p.expand(e.Key[j].Str)
+			}
+		}
+	}
 }
 
 // message is the string that follows the header of an error or warning

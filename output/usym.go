@@ -59,7 +59,7 @@ func (s *Symbols) Lookup(pid uint32, addr uint64) (Frame, bool) {
 	f := Frame{Addr: addr}
 	m, ok := findMapping(s.procs[pid], addr)
 	if !ok {
-		s.procs[pid] = readMaps(pid)
+		s.Remember(pid)
 		if m, ok = findMapping(s.procs[pid], addr); !ok {
 			return f, false
 		}
@@ -78,6 +78,14 @@ func (s *Symbols) Lookup(pid uint32, addr uint64) (Frame, bool) {
 		}
 	}
 	return f, false
+}
+
+// Remember reads the mappings of process pid now, while it runs; what it
+// read last stays once the process has exited.
+func (s *Symbols) Remember(pid uint32) {
+	if ms := readMaps(pid); ms != nil {
+		s.procs[pid] = ms
+	}
 }
 
 func findMapping(ms []mapping, addr uint64) (mapping, bool) {

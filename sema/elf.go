@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"debug/dwarf"
 	"debug/elf"
+	"debug/gosym"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
@@ -21,9 +23,17 @@ type Binaries interface {
 	// Binary reads the program at path; a name without a slash is looked
 	// up in PATH, as a shell would.
 	Binary(path string) (*Binary, error)
-	// Params names the parameters of a function, in order, from the
-	// binary's DWARF; nil when the binary has no DWARF for it.
-	Params(b *Binary, function string) []Param
+	// Signature gives the parameters and the result of a function from
+	// the binary's DWARF; nil when the binary has no DWARF for it.
+	Signature(b *Binary, function string) *Signature
+}
+
+// Signature is what DWARF says about a function's parameters and result.
+type Signature struct {
+	Params []Param
+	// Result is the result, or a Go function's first; nil for a function
+	// that returns nothing.
+	Result *Param
 }
 
 // Binary is what an executable or shared library offers to probe.
@@ -66,7 +76,7 @@ type Segment struct {
 	Addr, Size, Offset uint64
 }
 
-// Param is one parameter of a function, from DWARF.
+// Param is one parameter or the result of a function, from DWARF.
 type Param struct {
 	Name string
 	// Size is its size in bytes; Float is set for floating-point
@@ -95,9 +105,9 @@ type ELFFiles struct {
 }
 
 type elfEntry struct {
-	bin    *Binary
-	err    error
-	params map[string][]Param
+	bin  *Binary
+	err  error
+	sigs map[string]*Signature
 }
 
 // NewELFFiles returns a Binaries that reads the files of this machine.
@@ -115,8 +125,8 @@ func (e *ELFFiles) Binary(path string) (*Binary, error) {
 	return bin, err
 }
 
-// Params reads the DWARF of b on first use.
-func (e *ELFFiles) Params(b *Binary, function string) []Param {
+// Signature reads the DWARF of b on first use.
+func (e *ELFFiles) Signature(b *Binary, function string) *Signature {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	ent, ok := e.files[b.Path]
@@ -124,15 +134,15 @@ func (e *ELFFiles) Params(b *Binary, function string) []Param {
 		ent = &elfEntry{bin: b}
 		e.files[b.Path] = ent
 	}
-	if ent.params == nil {
-		ent.params = readParams(b.Path)
+	if ent.sigs == nil {
+		ent.sigs = readSignatures(b.Path)
 	}
-	return ent.params[function]
+	return ent.sigs[function]
 }
 
 func readBinary(path string) (*Binary, error) {
 	if !strings.Contains(path, "/") {
-		found, err := exec.LookPath(path)
+		found, err := findProgram(path)
 		if err != nil {
 			return nil, err
 		}
@@ -169,11 +179,61 @@ func readBinary(path string) (*Binary, error) {
 		seen[s.Name] = true
 		b.Functions = append(b.Functions, Symbol{Name: s.Name, Addr: s.Value, Size: s.Size})
 	}
+	if len(b.Functions) == 0 && b.Go {
+		b.Functions = goFunctions(f)
+	}
 	sort.Slice(b.Functions, func(i, j int) bool { return b.Functions[i].Name < b.Functions[j].Name })
 	if b.Marks, err = readMarks(f); err != nil {
 		return nil, fmt.Errorf("%s: %w", abs, err)
 	}
 	return b, nil
+}
+
+// goFunctions reads the functions of a Go program built without a symbol
+// table (go build -ldflags=-s) from its .gopclntab, which the Go runtime
+// needs for its own tracebacks and so is never stripped.
+func goFunctions(f *elf.File) []Symbol {
+	pcln, text := f.Section(".gopclntab"), f.Section(".text")
+	if pcln == nil || text == nil {
+		return nil
+	}
+	data, err := pcln.Data()
+	if err != nil {
+		return nil
+	}
+	tab, err := gosym.NewTable(nil, gosym.NewLineTable(data, text.Addr))
+	if err != nil {
+		return nil
+	}
+	syms := make([]Symbol, 0, len(tab.Funcs))
+	for _, fn := range tab.Funcs {
+		syms = append(syms, Symbol{Name: fn.Name, Addr: fn.Entry, Size: fn.End - fn.Entry})
+	}
+	return syms
+}
+
+// libraryDirs are where a shared library named without a directory
+// (process("libc.so.6")) is looked for, after PATH: the dynamic linker's
+// default directories on Debian and elsewhere.
+var libraryDirs = []string{"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64", "/lib", "/usr/lib"}
+
+// findProgram finds a program in PATH, or a library in libraryDirs.
+func findProgram(name string) (string, error) {
+	found, err := exec.LookPath(name)
+	if err == nil {
+		return found, nil
+	}
+	for _, dir := range libraryDirs {
+		if p := filepath.Join(dir, name); fileExists(p) {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("no program %s in $PATH, nor a library in %s", name, strings.Join(libraryDirs, ", "))
+}
+
+func fileExists(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.Mode().IsRegular()
 }
 
 // readMarks parses the SDT notes. Each note's descriptor holds the
@@ -227,31 +287,36 @@ func readMarks(f *elf.File) ([]Mark, error) {
 
 func align4(n int) int { return (n + 3) &^ 3 }
 
-// readParams reads every function's parameters from the DWARF of the file
-// at path; a binary without DWARF has none.
-func readParams(path string) map[string][]Param {
-	params := map[string][]Param{}
+// readSignatures reads every function's signature from the DWARF of the
+// file at path; a binary without DWARF has none.
+func readSignatures(path string) map[string]*Signature {
+	sigs := map[string]*Signature{}
 	f, err := elf.Open(path)
 	if err != nil {
-		return params
+		return sigs
 	}
 	defer f.Close()
 	d, err := f.DWARF()
 	if err != nil {
-		return params
+		return sigs
 	}
 	r := d.Reader()
 	for {
 		ent, err := r.Next()
 		if err != nil || ent == nil {
-			return params
+			return sigs
 		}
-		if ent.Tag != dwarf.TagSubprogram || !ent.Children {
+		if ent.Tag != dwarf.TagSubprogram {
 			continue
 		}
 		name, _ := ent.Val(dwarf.AttrName).(string)
-		var list []Param
-		for {
+		sig := &Signature{}
+		if _, ok := ent.Val(dwarf.AttrType).(dwarf.Offset); ok {
+			result := dwarfParam(d, ent)
+			result.Name = ""
+			sig.Result = &result
+		}
+		for ent.Children {
 			child, err := r.Next()
 			if err != nil || child == nil || child.Tag == 0 {
 				break
@@ -262,14 +327,19 @@ func readParams(path string) map[string][]Param {
 			if child.Tag != dwarf.TagFormalParameter {
 				continue
 			}
-			// Go marks its results as parameters too.
+			// Go lists its results as parameters marked as outputs.
 			if out, _ := child.Val(dwarf.AttrVarParam).(bool); out {
+				if sig.Result == nil {
+					result := dwarfParam(d, child)
+					result.Name = ""
+					sig.Result = &result
+				}
 				continue
 			}
-			list = append(list, dwarfParam(d, child))
+			sig.Params = append(sig.Params, dwarfParam(d, child))
 		}
-		if _, dup := params[name]; name != "" && !dup {
-			params[name] = list
+		if _, dup := sigs[name]; name != "" && !dup {
+			sigs[name] = sig
 		}
 	}
 }

@@ -181,6 +181,13 @@ func (r *resolver) processFunctions(pr *processProbe, vmlinux *btf.Spec) []*Poin
 		r.add(d)
 		return nil
 	}
+	if suffix == ".return" && pr.bin.Go {
+		// A uretprobe replaces the return address on the stack; when Go
+		// grows a goroutine's stack it copies it, and its unwinder, which
+		// meets the replaced address, may abort the program.
+		r.add(diag.Warnf(diag.Semantic, "W140", pr.pp.Span(), "return probes on Go functions can crash the program when Go moves a goroutine's stack").
+			WithHint("prefer entry probes in Go programs that run long"))
+	}
 	points := make([]*Point, 0, len(syms))
 	for _, s := range syms {
 		off, ok := pr.bin.FileOffset(s.Addr)
@@ -188,11 +195,12 @@ func (r *resolver) processFunctions(pr *processProbe, vmlinux *btf.Spec) []*Poin
 			continue
 		}
 		p := pr.point(fmt.Sprintf(".function(%s)%s", strconv.Quote(s.Name), suffix), s.Name, off, rg)
+		sig := r.binaries.Signature(pr.bin, s.Name)
 		if suffix == ".return" {
 			p.Kind = PointUretprobe
-			p.Fields["return"] = Field{Name: "return", CType: "long", Offset: rg.Ret, Size: 8, Signed: true, Type: Long}
-		} else {
-			r.addParams(p, pr.bin, s.Name, rg)
+			addResult(p, sig, rg)
+		} else if sig != nil {
+			addParams(p, sig.Params, rg)
 		}
 		points = append(points, p)
 	}
@@ -226,9 +234,9 @@ func (pr *processProbe) point(text, function string, off uint64, rg *Regs) *Poin
 // integer or pointer takes the next argument register; a floating-point
 // one travels elsewhere, and after a larger one (a struct or a Go string)
 // etap no longer knows where the rest are.
-func (r *resolver) addParams(p *Point, bin *Binary, function string, rg *Regs) {
+func addParams(p *Point, params []Param, rg *Regs) {
 	lost, next := "", 0
-	for _, prm := range r.binaries.Params(bin, function) {
+	for _, prm := range params {
 		if prm.Name == "" || prm.Name == "_" {
 			continue
 		}
@@ -249,6 +257,28 @@ func (r *resolver) addParams(p *Point, bin *Binary, function string, rg *Regs) {
 		}
 		p.Fields[prm.Name] = f
 	}
+}
+
+// addResult adds $return: the whole return register, unless DWARF says
+// the function returns something narrower (an int leaves the upper half
+// of RAX as it was), something else or nothing.
+func addResult(p *Point, sig *Signature, rg *Regs) {
+	f := Field{Name: "return", CType: "long", Offset: rg.Ret, Size: 8, Signed: true, Type: Long}
+	if sig != nil {
+		res := sig.Result
+		switch {
+		case res == nil:
+			return
+		case res.Float:
+			f.Unsupported = "floating-point return values"
+		case res.Size < 1 || res.Size > 8:
+			f.Unsupported = "return values larger than a register"
+		default:
+			f.Size, f.Signed = res.Size, res.Signed
+		}
+		f.CType = res.CType
+	}
+	p.Fields["return"] = f
 }
 
 // processStatement resolves .statement(ADDR).absolute: a uprobe at an

@@ -1,6 +1,10 @@
 package sema
 
 import (
+	"debug/elf"
+	"os/exec"
+	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -63,11 +67,41 @@ func TestReadBinaryMarks(t *testing.T) {
 		}
 	}
 	require.NotNil(t, add)
-	assert.Equal(t, []Param{
-		{Name: "a", Size: 8, Signed: true, CType: "long int"},
-		{Name: "b", Size: 8, Signed: true, CType: "long int"},
-	}, e.Params(b, "add"))
+	long := Param{Size: 8, Signed: true, CType: "long int"}
+	a, bb := long, long
+	a.Name, bb.Name = "a", "b"
+	assert.Equal(t, &Signature{Params: []Param{a, bb}, Result: &long}, e.Signature(b, "add"))
+	assert.Equal(t, &Signature{Params: []Param{{Name: "x", Size: 4, Signed: true, CType: "int"}},
+		Result: &Param{Size: 4, Signed: true, CType: "int"}}, e.Signature(b, "neg"))
+	assert.Equal(t, &Signature{}, e.Signature(b, "idle"))
+	assert.Nil(t, e.Signature(b, "no_such_function"))
 
 	_, err = e.Binary("no-such-program-anywhere")
-	assert.Error(t, err)
+	assert.ErrorContains(t, err, "no program no-such-program-anywhere in $PATH, nor a library in /lib/x86_64-linux-gnu")
+
+	libc, err := e.Binary("libc.so.6")
+	require.NoError(t, err, "a library is found by its name")
+	assert.Equal(t, "/usr/lib/x86_64-linux-gnu/libc.so.6", libc.Path)
+}
+
+// TestStrippedGoProgram finds the functions of a Go program without a
+// symbol table in its .gopclntab.
+func TestStrippedGoProgram(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "gotarget")
+	out, err := exec.Command("go", "build", "-ldflags=-s -w", "-o", bin, "../cmd/etap/testdata/gotarget").CombinedOutput()
+	require.NoError(t, err, string(out))
+	f, err := elf.Open(bin)
+	require.NoError(t, err)
+	_, err = f.Symbols()
+	f.Close()
+	require.ErrorIs(t, err, elf.ErrNoSymbols, "the program is stripped")
+
+	b, err := NewELFFiles().Binary(bin)
+	require.NoError(t, err)
+	assert.True(t, b.Go)
+	i := slices.IndexFunc(b.Functions, func(s Symbol) bool { return s.Name == "main.mul" })
+	require.GreaterOrEqual(t, i, 0)
+	_, ok := b.FileOffset(b.Functions[i].Addr)
+	assert.True(t, ok)
+	assert.NotZero(t, b.Functions[i].Size)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"debug/elf"
 	"fmt"
 	"os"
 	"os/exec"
@@ -23,14 +24,17 @@ func cTarget(t *testing.T) string {
 	return path
 }
 
-// TestUprobeArgumentsAndReturn probes a C function on entry and return:
+// TestUprobeArgumentsAndReturn probes C functions on entry and return:
 // parameters by their DWARF names, $argN and uint_arg(n) from the
-// registers, $return and returnval(), each call once, in a -c run.
+// registers, $return and returnval(), each call once, in a -c run. neg
+// returns an int, which leaves the upper half of RAX zero: $return knows
+// from DWARF to read 4 bytes, returnval() is the register.
 func TestUprobeArgumentsAndReturn(t *testing.T) {
 	bin := cTarget(t)
 	script := fmt.Sprintf(`
 probe process(%[1]q).function("add") { printf("add %%d %%d %%d %%d\n", $a, $b, $arg2, uint_arg(2)) }
-probe process(%[1]q).function("add").return { printf("ret %%d %%d\n", $return, returnval()) }`, bin)
+probe process(%[1]q).function("add").return { printf("ret %%d %%d\n", $return, returnval()) }
+probe process(%[1]q).function("neg").return { printf("neg %%d %%d\n", $return, returnval()) }`, bin)
 	r := etap(t, "-c", bin+" 4", "-e", script)
 	require.Equal(t, 0, r.code, r.stderr)
 	var want strings.Builder
@@ -40,8 +44,9 @@ probe process(%[1]q).function("add").return { printf("ret %%d %%d\n", $return, r
 		sum += 10 * i
 		fmt.Fprintf(&want, "ret %d %d\n", sum, sum)
 	}
+	want.WriteString("neg -4 4294967292\n")
 	assert.Equal(t, want.String(), probeLines(r.stdout))
-	assert.Contains(t, r.stdout, "sum 100 fired 0\n", "no probe on etap:tick, so its semaphore stays 0")
+	assert.Contains(t, r.stdout, "sum 100 fired 0 neg -4\n", "no probe on etap:tick, so its semaphore stays 0")
 }
 
 // TestUSDTSemaphore probes the program's SDT marks: etap:tick runs only
@@ -53,7 +58,7 @@ func TestUSDTSemaphore(t *testing.T) {
 	bin := cTarget(t)
 	out, err := exec.Command(bin, "3").Output()
 	require.NoError(t, err)
-	require.Equal(t, "sum 60 fired 0\n", string(out), "without etap the semaphore is 0")
+	require.Equal(t, "sum 60 fired 0 neg -3\n", string(out), "without etap the semaphore is 0")
 
 	script := fmt.Sprintf(`
 global plain
@@ -63,7 +68,7 @@ probe end { printf("plain %%d\n", plain) }`, bin)
 	r := etap(t, "-c", bin+" 3", "-e", script)
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Equal(t, "etap:tick 1 10\netap:tick 2 30\netap:tick 3 60\nplain 21\n", probeLines(r.stdout))
-	assert.Contains(t, r.stdout, "sum 60 fired 3\n")
+	assert.Contains(t, r.stdout, "sum 60 fired 3 neg -3\n")
 }
 
 // TestUprobeGoProgram probes a Go function: Go names it main.mul and
@@ -164,6 +169,12 @@ probe process(%[1]q).function("add").return { print_ubacktrace() }`, bin)
 	assert.Regexp(t, `^add\|add\+0x0/0x[0-9a-f]+ \[`+regexp.QuoteMeta(bin)+`\]\|0x[0-9a-f]+( 0x[0-9a-f]+)+$`, lines[0])
 	// On return the program is back in main, which called add.
 	assert.Regexp(t, `^ 0x[0-9a-f]{16} : main\+0x[0-9a-f]+/0x[0-9a-f]+ \[`+regexp.QuoteMeta(bin)+`\]$`, lines[1])
+
+	// A global displayed at the end names the target's addresses though
+	// it has exited by then: etap kept its mappings.
+	r = etap(t, "-c", bin+" 3", "-e", fmt.Sprintf(`global f; probe process(%q).function("add") { f[usymname(uaddr())]++ }`, bin))
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, "f[\"add\"]=3\n", probeLines(r.stdout))
 }
 
 // TestUSDTPython probes the SDT marks Debian's python3 has: python:line
@@ -201,4 +212,26 @@ probe timer.ms(300) { exit() }
 probe end { foreach (p in n) printf("%s\n", p == target() ? "target" : "other") }`)
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Equal(t, "target\n", r.stdout)
+}
+
+// TestUprobeStatement probes an address of the program: add's, read from
+// its symbol table, where $argN are still add's arguments.
+func TestUprobeStatement(t *testing.T) {
+	bin := cTarget(t)
+	f, err := elf.Open(bin)
+	require.NoError(t, err)
+	syms, err := f.Symbols()
+	f.Close()
+	require.NoError(t, err)
+	var add uint64
+	for _, s := range syms {
+		if s.Name == "add" {
+			add = s.Value
+		}
+	}
+	require.NotZero(t, add)
+	script := fmt.Sprintf(`probe process(%q).statement(%#x).absolute { printf("%%d %%d\n", $arg1, $arg2) }`, bin, add)
+	r := etap(t, "-c", bin+" 2", "-e", script)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, "0 10\n10 20\n", probeLines(r.stdout))
 }

@@ -108,6 +108,7 @@ func (g *gen) symbolicString(call *ast.CallExpr, kind byte, min int) (int, bool)
 		g.emit(asm.Mov.Imm(asm.R0, 0))
 		return 0, false
 	}
+	g.c.abi.UserSymbols = true
 	str := g.allocScratch(n)
 	g.zeroScratch(str, n)
 	g.emit(

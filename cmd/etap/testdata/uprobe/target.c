@@ -1,7 +1,7 @@
 /*
- * target is the user-space program of etap's uprobe tests: a C function
- * with arguments and a return value, and two SDT probes (USDT), one behind
- * a semaphore. It is committed built, so that the tests need no C
+ * target is the user-space program of etap's uprobe tests: C functions
+ * with arguments and return values (long, int, void), and two SDT probes
+ * (USDT), one behind a semaphore. It is committed built, so that the tests need no C
  * compiler; rebuild it with
  *
  *	gcc -O1 -g -fno-omit-frame-pointer -o target target.c
@@ -50,6 +50,19 @@ __attribute__((noinline)) long add(long a, long b)
 	return a + b;
 }
 
+/* neg returns an int: the upper half of RAX is not part of its result. */
+__attribute__((noinline)) int neg(int x)
+{
+	__asm__ volatile("");
+	return -x;
+}
+
+/* idle returns nothing. */
+__attribute__((noinline)) void idle(void)
+{
+	__asm__ volatile("");
+}
+
 int main(int argc, char **argv)
 {
 	int n = argc > 1 ? atoi(argv[1]) : 3;
@@ -66,7 +79,8 @@ int main(int argc, char **argv)
 		}
 		__asm__ volatile(ETAP_NOTE("etap", "plain", "0", "-4@%[k]") :: [k] "n"(7));
 	}
-	printf("sum %ld fired %d\n", sum, fired);
+	idle();
+	printf("sum %ld fired %d neg %d\n", sum, fired, neg(n));
 	fflush(stdout);
 	if (argc > 2) {
 		long ms = atol(argv[2]);
