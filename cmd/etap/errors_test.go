@@ -90,3 +90,18 @@ func TestBadDefines(t *testing.T) {
 		assert.Contains(t, r.stderr, "want NAME=NUMBER", d)
 	}
 }
+
+// TestVerifierGivesUp loads a loop that MAXACTION lets run 25,000 rounds,
+// more than the kernel's verifier can follow: the failure is a positioned
+// diagnostic, not a Go error (a kernel that gives a log places it at the
+// loop, this one at the probe).
+func TestVerifierGivesUp(t *testing.T) {
+	r := etap(t, "-p4", "-D", "MAXACTION=50000", "-e", `global n
+probe kernel.trace("syscalls:sys_enter_getpid") {
+  n++
+  while (n < 1000000000) { n += 3; if (n % 7 == 0) n++ }
+}`)
+	assert.Equal(t, 1, r.code)
+	assert.Regexp(t, `^<input>:[24]:\d+: verifier error: the kernel's BPF verifier (rejected|failed on) probe kernel.trace\("syscalls:sys_enter_getpid"\)`, r.stderr)
+	assert.Contains(t, r.stderr, "hint: ")
+}
