@@ -71,6 +71,9 @@ func pageRound(n int) int {
 func loadError(out *bpf.Output, err error) error {
 	var ve *ebpf.VerifierError
 	if !errors.As(err, &ve) {
+		if errors.Is(err, unix.EFAULT) {
+			return verifierFault(out, err)
+		}
 		return fmt.Errorf("load BPF programs: %w", err)
 	}
 	for _, k := range out.Kernel {
@@ -85,6 +88,21 @@ func loadError(out *bpf.Output, err error) error {
 			"the kernel's BPF verifier rejected probe %s: %s", k.Point.Text, lastWords(ve.Log))
 		d.WithHint("this is a bug in etap; run with -p3 to see the code and -v for the full verifier log")
 		return &VerifierError{Diagnostic: d, Log: ve.Log}
+	}
+	return fmt.Errorf("load BPF programs: %w", err)
+}
+
+// verifierFault reports a program the verifier gave up on without a log.
+// This kernel does so (EFAULT, "verifier bug") on loops that run tens of
+// thousands of rounds, as a large -D MAXACTION allows.
+func verifierFault(out *bpf.Output, err error) error {
+	for _, k := range out.Kernel {
+		if errorMentions(err, k.Name) {
+			pos := k.Point.Span.Start
+			return diag.Errorf(diag.Verifier, "V002", diag.Span{Start: pos, End: pos},
+				"the kernel's BPF verifier failed on probe %s without a reason (EFAULT)", k.Point.Text).
+				WithHint("a program too complex to verify does this here: lower -D MAXACTION or -D MAXNESTING, which bound loops and recursion")
+		}
 	}
 	return fmt.Errorf("load BPF programs: %w", err)
 }

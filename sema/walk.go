@@ -445,6 +445,14 @@ func (r *resolver) propagate(e ast.Expr, t Type) Type {
 		if v := r.prog.Refs[x.Array]; v != nil && v.IsArray {
 			return r.setType(v, t, x.Span())
 		}
+	case *ast.CallExpr:
+		// A recursive function's result can be known only from the
+		// other side of its call: return n ? f(n - 1) : 0.
+		if f := r.prog.FuncCalls[x]; f != nil && f.Result == Unknown && (t == Long || t == String) {
+			f.Result, f.ResultAt = t, x.Span()
+			r.changed = true
+			return t
+		}
 	}
 	return r.prog.Types[e]
 }

@@ -90,3 +90,16 @@ func TestBadDefines(t *testing.T) {
 		assert.Contains(t, r.stderr, "want NAME=NUMBER", d)
 	}
 }
+
+// TestLongLoopLoads loads a loop that MAXACTION lets run 25,000 rounds
+// with branches the verifier cannot decide: on open-coded iterators it is
+// checked until its state settles, not round by round. (The loader's own
+// tests cover how a rejection is reported.)
+func TestLongLoopLoads(t *testing.T) {
+	r := etap(t, "-p4", "-D", "MAXACTION=50000", "-e", `global n
+probe kernel.trace("syscalls:sys_enter_getpid") {
+  n++
+  while (n < 1000000000) { n += 3; if (n % 7 == 0) n++ }
+}`)
+	assert.Equal(t, 0, r.code, r.stderr)
+}

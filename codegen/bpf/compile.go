@@ -114,6 +114,9 @@ func Compile(prog *sema.Program, opts Options) (*Output, *diag.List) {
 		maxScratch = max(maxScratch, g.maxScratch)
 		name := programName(i, p.Point)
 		if p.Point.Kernel {
+			if err := btfLines(insns); err != nil {
+				c.diags.Add(diag.Errorf(diag.Codegen, "C008", p.Decl.Span(), "internal error: %v", err))
+			}
 			typ, attach := attachOf(p.Point)
 			spec := &ebpf.ProgramSpec{
 				Name:         name,

@@ -125,11 +125,12 @@ function fib(n) { if (n < 2) return n; return fib(n - 1) + fib(n - 2) }
 function even(n) { return n == 0 ? 1 : odd(n - 1) }
 function odd(n) { return n == 0 ? 0 : even(n - 1) }
 function rev(s) { if (strlen(s) <= 1) return s; return rev(substr(s, 1, strlen(s) - 1)) . substr(s, 0, 1) }
+function bottom(n) { return n > 0 ? bottom(n - 1) : 7 }
 probe begin {
-	printf("%d %d %d %d\n", fact(10), fib(8), even(9), odd(9))
+	printf("%d %d %d %d %d\n", fact(10), fib(8), even(9), odd(9), bottom(5))
 	println(rev("recursion"))
 }` + errorEnd,
-	stdout: "3628800 21 0 1\nnoisrucer\nend\n",
+	stdout: "3628800 21 0 1 7\nnoisrucer\nend\n",
 	kernel: true,
 }, {
 	name: "MAXNESTING exceeded",

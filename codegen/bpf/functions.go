@@ -1,6 +1,8 @@
 package bpf
 
 import (
+	"math"
+
 	"github.com/cilium/ebpf/asm"
 
 	"etap/diag"
@@ -40,6 +42,10 @@ func (g *gen) inline(call *ast.CallExpr, f *sema.Function) {
 		// The outermost copy of a recursive function: its size, with
 		// every copy it unrolls, is what lowering its depth would save.
 		start := g.raw
+		if g.unrollFrom < 0 {
+			g.unrollFrom = start
+			defer func() { g.unrollFrom = -1 }()
+		}
 		defer func() { g.unrolled[f] += g.raw - start }()
 	}
 	n := g.c.opts.Params.StringLen
@@ -220,8 +226,14 @@ func (c *compiler) compileHandler(p *sema.Probe) (*gen, asm.Instructions) {
 	for {
 		abi, ndiags := *c.abi, len(c.diags.Items)
 		g := c.newGen(p, depth)
+		// Where the depth is etap's to choose, an unrolling that outgrows
+		// the reach of a jump is given up at once: its conditions could
+		// not jump over it.
+		if c.opts.MaxNesting == 0 {
+			g.unrollLimit = math.MaxInt16
+		}
 		insns := g.compileProbe()
-		failed := false
+		failed := g.tooLarge
 		for _, d := range c.diags.Items[ndiags:] {
 			failed = failed || d.Severity == diag.Error
 		}
@@ -235,6 +247,11 @@ func (c *compiler) compileHandler(p *sema.Probe) (*gen, asm.Instructions) {
 			*c.abi, c.diags.Items = abi, c.diags.Items[:ndiags]
 			depth[largest] = g.nestingOf(largest) - 1
 			continue
+		}
+		if g.tooLarge {
+			c.diags.Add(diag.Errorf(diag.Codegen, "C005", p.Decl.Span(),
+				"probe is too long: recursive calls unroll to more than %d instructions", g.unrollLimit).
+				WithHint("%s", g.sizeHint("call fewer functions recursively")))
 		}
 		for f, d := range depth {
 			c.diags.Add(diag.Warnf(diag.Codegen, "C007", f.Decl.Span(),

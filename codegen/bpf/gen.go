@@ -84,13 +84,18 @@ type gen struct {
 	// depth lowers the MAXNESTING of calls of some recursive functions in
 	// this handler, as compileHandler decides.
 	depth map[*sema.Function]int
+	// unrollFrom is where the outermost copy of a recursive function
+	// started, or -1. When unrollLimit is set, a copy that grows past it
+	// is given up: emit drops everything from then on, and sets tooLarge.
+	unrollFrom, unrollLimit int
+	tooLarge                bool
 }
 
 type loop struct{ brk, cont string }
 
 func (c *compiler) newGen(p *sema.Probe, depth map[*sema.Function]int) *gen {
 	return &gen{
-		c: c, probe: p, depth: depth,
+		c: c, probe: p, depth: depth, unrollFrom: -1,
 		unrolled:    map[*sema.Function]int{},
 		slot:        map[*sema.Var]int{},
 		aliases:     map[string]string{},
@@ -235,7 +240,11 @@ func (g *gen) initLocal(v *sema.Var) {
 // unreachable instructions, which `next; x = 1` would otherwise make.
 func (g *gen) emit(insns ...asm.Instruction) {
 	for _, ins := range insns {
-		if g.dead {
+		if g.dead || g.tooLarge {
+			continue
+		}
+		if g.unrollLimit > 0 && g.unrollFrom >= 0 && g.raw-g.unrollFrom > g.unrollLimit {
+			g.tooLarge = true
 			continue
 		}
 		if ins.OpCode.Class().IsJump() {

@@ -8,10 +8,12 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
+	"github.com/cilium/ebpf/btf"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"etap/codegen/bpf"
+	"etap/diag"
 	"etap/maps"
 )
 
@@ -145,6 +147,24 @@ func checkLines(t *testing.T, k *bpf.KernelProgram, insns asm.Instructions) {
 	size := 0
 	for _, ins := range insns {
 		size += int(ins.Size() / asm.InstructionSize)
+	}
+	// The instructions carry the same positions as BTF lines, which the
+	// verifier's log shows.
+	var starts []bpf.LinePos
+	iter := insns.Iterate()
+	for iter.Next() {
+		if src := iter.Ins.Source(); src != nil {
+			line, ok := src.(*btf.Line)
+			require.True(t, ok, "insn %d has source %T, not a BTF line", iter.Index, src)
+			starts = append(starts, bpf.LinePos{Offset: int(iter.Offset), Pos: diag.Pos{
+				File: line.FileName(), Line: int(line.LineNumber()), Col: int(line.LineColumn()),
+			}})
+		}
+	}
+	require.Len(t, starts, len(k.Lines))
+	for i, l := range k.Lines {
+		l.Pos.Offset = 0 // a BTF line has no byte offset
+		assert.Equal(t, l, starts[i])
 	}
 	prev := 0
 	for _, l := range k.Lines {
