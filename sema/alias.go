@@ -29,6 +29,9 @@ const maxAliasDepth = 16
 type alias struct {
 	names []string // the name's components
 	decl  *ast.AliasDecl
+	// syscall describes a system call alias whose declaration is made
+	// on first use; decl is nil until then.
+	syscall *syscallAlias
 }
 
 func (a *alias) text() string { return strings.Join(a.names, ".") }
@@ -68,6 +71,9 @@ func (r *resolver) declareAlias(d *ast.AliasDecl) {
 // matchAliases lists the aliases a probe point names, with wildcards in
 // its components (syscall.open*).
 func (r *resolver) matchAliases(pp *ast.ProbePoint) []*alias {
+	if ok, _ := path.Match(pp.Components[0].Name, "syscall"); ok {
+		r.loadSyscalls()
+	}
 	var out []*alias
 	for _, a := range r.aliases {
 		if len(a.names) != len(pp.Components) {
@@ -125,6 +131,9 @@ func (r *resolver) expand(pp *ast.ProbePoint, depth int) []*use {
 	}
 	var uses []*use
 	for _, a := range matched {
+		if a.decl == nil {
+			a.decl = r.syscallDecl(a)
+		}
 		r.aliasSites = append(r.aliasSites, aliasSite{alias: a, at: pp.Span()})
 		for _, inner := range a.decl.Points {
 			for _, u := range r.expand(inner, depth+1) {
@@ -353,4 +362,78 @@ func clone(v reflect.Value) reflect.Value {
 		return out
 	}
 	return v
+}
+
+// pruneTapsetStmts drops, before anything is checked, the assignments
+// that tapset aliases make to variables nothing in the probe mentions:
+// syscall.* brings hundreds of alias bodies, and a variable such as
+// argstr may call what this build lacks. The tapsets' own rule is that
+// their alias assignments have no side effects, so names decide: a
+// variable the handler or a kept statement mentions keeps its assignment.
+// dropUnread later refines what this leaves, with bindings and types.
+func (r *resolver) pruneTapsetStmts(d *ast.ProbeDecl, uses []*use) {
+	for _, u := range uses {
+		if !u.viaAlias {
+			continue
+		}
+		needed := map[string]bool{}
+		mentions(d.Body, needed)
+		all := append(append([]ast.Stmt(nil), u.before...), u.after...)
+		droppable := map[ast.Stmt]string{}
+		for _, s := range all {
+			if name := r.tapsetAssign(s); name != "" {
+				droppable[s] = name
+			} else {
+				mentions(s, needed)
+			}
+		}
+		for changed := true; changed; {
+			changed = false
+			for s, name := range droppable {
+				if needed[name] {
+					mentions(s, needed)
+					delete(droppable, s)
+					changed = true
+				}
+			}
+		}
+		keep := func(stmts []ast.Stmt) []ast.Stmt {
+			var out []ast.Stmt
+			for _, s := range stmts {
+				if _, drop := droppable[s]; !drop {
+					out = append(out, s)
+				}
+			}
+			return out
+		}
+		u.before, u.after = keep(u.before), keep(u.after)
+	}
+}
+
+// tapsetAssign returns the variable of a tapset statement `x = e` that
+// assigns a local, "" for any other statement.
+func (r *resolver) tapsetAssign(s ast.Stmt) string {
+	es, ok := s.(*ast.ExprStmt)
+	if !ok || !r.tapsetFiles[s.Span().Start.File] {
+		return ""
+	}
+	as, ok := es.X.(*ast.AssignExpr)
+	if !ok || as.Op != "=" {
+		return ""
+	}
+	id, ok := as.X.(*ast.Ident)
+	if !ok || r.globals[id.Name] != nil {
+		return ""
+	}
+	return id.Name
+}
+
+// mentions adds the names n mentions to names.
+func mentions(n ast.Node, names map[string]bool) {
+	ast.Inspect(n, func(n ast.Node) bool {
+		if id, ok := n.(*ast.Ident); ok {
+			names[id.Name] = true
+		}
+		return true
+	})
 }

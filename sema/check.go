@@ -47,6 +47,8 @@ type resolver struct {
 
 	aliases    []*alias
 	aliasSites []aliasSite
+	// syscallsLoaded is set once the system call aliases are declared.
+	syscallsLoaded bool
 	// tapsetFuncs and tapsetGlobals are the tapsets' declarations not
 	// pulled into the program yet.
 	tapsetFuncs   map[string][]*ast.FunctionDecl
@@ -120,6 +122,7 @@ func Check(files []*ast.File, opts Options) (*Program, *diag.List) {
 				scopes[i].points = append(scopes[i].points, u.points...)
 			}
 		}
+		r.pruneTapsetStmts(d, declUses[i])
 	}
 	if r.diags.HasErrors() {
 		return r.finish(nil)

@@ -36,11 +36,10 @@ var families = []family{
 
 // unbuilt are families etap knows but cannot attach yet.
 var unbuilt = map[string]string{
-	"syscall_any": "use kernel.trace(\"raw_syscalls:sys_enter\") for now",
-	"process":     "",
-	"perf":        "",
-	"procfs":      "",
-	"kernel":      "",
+	"process": "",
+	"perf":    "",
+	"procfs":  "",
+	"kernel":  "",
 }
 
 func (f *family) matches(pp *ast.ProbePoint) bool {

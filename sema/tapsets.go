@@ -25,7 +25,9 @@ func (r *resolver) declareTapsets(files []*ast.File) {
 }
 
 // pullFunction declares the tapset functions called name, when the
-// script has none of its own, on their first call.
+// script has none of its own, on their first call. A builtin of the same
+// name wins over a tapset function: the tapset's is the fallback of a
+// build without that builtin.
 func (r *resolver) pullFunction(name string) {
 	decls, ok := r.tapsetFuncs[name]
 	if !ok {
@@ -33,6 +35,9 @@ func (r *resolver) pullFunction(name string) {
 	}
 	delete(r.tapsetFuncs, name)
 	if _, own := r.funcs[name]; own {
+		return
+	}
+	if _, builtin := r.lib.Lookup(name); builtin {
 		return
 	}
 	for _, d := range decls {

@@ -40,6 +40,8 @@ func init() {
 		{Builtin: sema.Builtin{Name: "substr", Params: []sema.Type{sema.String, sema.Long, sema.Long}, Result: sema.String}, emit: emitSubstr},
 		stringCopy("user_string", "user", asm.FnProbeReadUserStr),
 		stringCopy("kernel_string", "kernel", asm.FnProbeReadKernelStr),
+		tableBuiltin("syscall_name", syscallTable),
+		tableBuiltin("errno_str", errnoTable),
 		printfBuiltin(),
 		printBuiltin("print", ""),
 		printBuiltin("println", "\n"),

@@ -163,6 +163,8 @@ type compiler struct {
 	diags  *diag.List
 	global map[*sema.Var]int // index in abi.Globals
 	labels int
+	// tables are the name tables the probes look numbers up in.
+	tables map[*table]bool
 }
 
 func newCompiler(prog *sema.Program, opts Options) *compiler {
@@ -172,6 +174,7 @@ func newCompiler(prog *sema.Program, opts Options) *compiler {
 		abi:    &maps.ABI{Params: opts.Params},
 		diags:  &diag.List{},
 		global: map[*sema.Var]int{},
+		tables: map[*table]bool{},
 	}
 	off := 0
 	for _, v := range prog.Globals {
@@ -233,6 +236,7 @@ func (c *compiler) addMaps(spec *ebpf.CollectionSpec, scratchSize int) {
 	}
 	spec.Maps[maps.EventsMap] = &ebpf.MapSpec{Name: maps.EventsMap, Type: ebpf.RingBuf, MaxEntries: ringBufSize}
 	c.addStatMaps(spec)
+	c.addTableMaps(spec)
 	for _, g := range c.abi.Globals {
 		if !g.IsArray() || g.Stat != nil {
 			continue
