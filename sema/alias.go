@@ -45,6 +45,9 @@ type use struct {
 	// statements were all dropped: its handler gets only the locals it
 	// mentions.
 	viaAlias bool
+	// alias is the name of the alias the written point matched, "" for
+	// a point of a family.
+	alias string
 	// decl is the handler's declaration for these points: the user's own
 	// or, through an alias, one whose body wraps the user's.
 	decl *ast.ProbeDecl
@@ -149,6 +152,7 @@ func (r *resolver) expand(pp *ast.ProbePoint, depth int) []*use {
 					u.after = append(cloneStmts(a.decl.EpilogueBody.Stmts), u.after...)
 				}
 				u.viaAlias = true
+				u.alias = a.text()
 				uses = append(uses, u)
 			}
 		}
@@ -436,4 +440,58 @@ func mentions(n ast.Node, names map[string]bool) {
 		}
 		return true
 	})
+}
+
+// splitByAlias gives each alias of a declaration that names several a
+// declaration of its own, with a copy of the handler. stap
+// elaborates `probe syscall.* { ... }` as one probe per system call, and
+// their alias variables differ in type (add_key's type is a string,
+// socket's a number): one scope for all would not type. The uses of one
+// alias name (its = and += definitions) stay together.
+func splitByAlias(decls []*ast.ProbeDecl, uses [][]*use) ([]*ast.ProbeDecl, [][]*use) {
+	var outDecls []*ast.ProbeDecl
+	var outUses [][]*use
+	for i, d := range decls {
+		var names []string
+		groups := map[string][]*use{}
+		for _, u := range uses[i] {
+			if _, ok := groups[u.alias]; !ok {
+				names = append(names, u.alias)
+			}
+			groups[u.alias] = append(groups[u.alias], u)
+		}
+		if len(names) <= 1 || len(names) == 2 && groups[""] != nil {
+			outDecls, outUses = append(outDecls, d), append(outUses, uses[i])
+			continue
+		}
+		for _, name := range names {
+			decl := d
+			if name != "" {
+				body := clone(reflect.ValueOf(d.Body)).Interface().(*ast.BlockStmt)
+				decl = &ast.ProbeDecl{Base: d.Base, Points: d.Points, Body: body}
+			}
+			outDecls, outUses = append(outDecls, decl), append(outUses, groups[name])
+		}
+	}
+	return outDecls, outUses
+}
+
+// dedupe drops the diagnostics that repeat an earlier one at the same
+// place: a mistake in the handler of syscall.* is checked in each copy.
+func (r *resolver) dedupe() {
+	type key struct {
+		code    string
+		at      diag.Pos
+		message string
+	}
+	seen := map[key]bool{}
+	var out []*diag.Diagnostic
+	for _, d := range r.diags.Items {
+		k := key{d.Code, d.Span.Start, d.Message}
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, d)
+		}
+	}
+	r.diags.Items = out
 }

@@ -110,19 +110,22 @@ func Check(files []*ast.File, opts Options) (*Program, *diag.List) {
 		}
 	}
 	declUses := make([][]*use, len(decls))
-	scopes := make([]*scope, len(decls))
 	for i, d := range decls {
-		scopes[i] = &scope{vars: map[string]*Var{}}
 		for _, pp := range d.Points {
 			if pp.Cond != nil {
 				r.add(notBuilt(pp.Cond.Span(), "probe arming conditions (if)"))
 			}
-			for _, u := range r.expand(pp, 0) {
-				declUses[i] = append(declUses[i], u)
-				scopes[i].points = append(scopes[i].points, u.points...)
-			}
+			declUses[i] = append(declUses[i], r.expand(pp, 0)...)
 		}
 		r.pruneTapsetStmts(d, declUses[i])
+	}
+	decls, declUses = splitByAlias(decls, declUses)
+	scopes := make([]*scope, len(decls))
+	for i := range decls {
+		scopes[i] = &scope{vars: map[string]*Var{}}
+		for _, u := range declUses[i] {
+			scopes[i].points = append(scopes[i].points, u.points...)
+		}
 	}
 	if r.diags.HasErrors() {
 		return r.finish(nil)
@@ -203,6 +206,7 @@ func Check(files []*ast.File, opts Options) (*Program, *diag.List) {
 // errors.
 func (r *resolver) finish(p *Program) (*Program, *diag.List) {
 	r.notePrologues()
+	r.dedupe()
 	r.diags.Sort()
 	if r.diags.HasErrors() {
 		return nil, r.diags
