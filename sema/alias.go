@@ -84,14 +84,23 @@ func (r *resolver) matchAliases(pp *ast.ProbePoint) []*alias {
 		}
 		ok := true
 		for i, c := range pp.Components {
-			m, _ := path.Match(c.Name, a.names[i])
-			ok = ok && m && c.Arg == nil
+			ok = ok && c.Arg == nil && matchName(c.Name, a.names[i])
 		}
 		if ok {
 			out = append(out, a)
 		}
 	}
 	return out
+}
+
+// matchName matches a component pattern against a name; most patterns
+// have no wildcard, and syscall.* checks hundreds of names.
+func matchName(pattern, name string) bool {
+	if !strings.ContainsAny(pattern, "*?[\\") {
+		return pattern == name
+	}
+	m, _ := path.Match(pattern, name)
+	return m
 }
 
 // aliasFamily reports whether aliases define the first component of pp
@@ -132,11 +141,9 @@ func (r *resolver) expand(pp *ast.ProbePoint, depth int) []*use {
 			WithHint("an alias is probably defined in terms of itself"))
 		return nil
 	}
+	r.makeSyscallDecls(matched)
 	var uses []*use
 	for _, a := range matched {
-		if a.decl == nil {
-			a.decl = r.syscallDecl(a)
-		}
 		r.aliasSites = append(r.aliasSites, aliasSite{alias: a, at: pp.Span()})
 		for _, inner := range a.decl.Points {
 			for _, u := range r.expand(inner, depth+1) {

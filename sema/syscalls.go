@@ -86,14 +86,28 @@ func syscallAliases(k Kernel) []*alias {
 	return out
 }
 
-// syscallDecl makes the declaration of a made alias: its text, parsed.
-func (r *resolver) syscallDecl(a *alias) *ast.AliasDecl {
-	src := syscallSource(r.kernel, a)
-	f, diags := lang.Parse(syscallFile, src, nil)
-	if diags.HasErrors() || len(f.Decls) != 1 {
-		panic(fmt.Sprintf("made syscall alias does not parse: %v\n%s", diags.Items, src))
+// makeSyscallDecls makes the declarations of the made aliases in list
+// that have none yet: their texts, parsed together, since syscall.*
+// names hundreds and one parse costs less than hundreds.
+func (r *resolver) makeSyscallDecls(list []*alias) {
+	var todo []*alias
+	var src strings.Builder
+	for _, a := range list {
+		if a.decl == nil {
+			todo = append(todo, a)
+			src.WriteString(syscallSource(r.kernel, a))
+		}
 	}
-	return f.Decls[0].(*ast.AliasDecl)
+	if todo == nil {
+		return
+	}
+	f, diags := lang.Parse(syscallFile, src.String(), nil)
+	if diags.HasErrors() || len(f.Decls) != len(todo) {
+		panic(fmt.Sprintf("made syscall aliases do not parse: %v", diags.Items))
+	}
+	for i, a := range todo {
+		a.decl = f.Decls[i].(*ast.AliasDecl)
+	}
 }
 
 // syscallSource writes the text of a made alias.
