@@ -100,3 +100,31 @@ func TestSyscallAliasesFromFormats(t *testing.T) {
 	_, ok = sema.SyscallAliasSource(tracefstest.Kernel{}, "syscall.getpid")
 	assert.False(t, ok, "the fake kernel has no sys_exit_getpid")
 }
+
+// TestProbeOnSeveralAliasesTypesEach checks that a probe on several
+// system call aliases types each expansion apart, as stap does: add_key's
+// type is a string and socket's a number; a mistake in the handler is
+// reported once, not once per expansion.
+func TestProbeOnSeveralAliasesTypesEach(t *testing.T) {
+	kernel := sema.NewTracefs(sema.DefaultTracefsRoot)
+	for _, event := range []string{"sys_enter_add_key", "sys_enter_socket"} {
+		if _, err := kernel.TracepointFields("syscalls", event); err != nil {
+			t.Skipf("this kernel has no %s tracepoint: %v", event, err)
+		}
+	}
+	prog, diags := checkWith(t, "t.stp", `probe syscall.add_key, syscall.socket { println(type) }`, kernel)
+	require.NotNil(t, prog, messages(diags))
+	require.Len(t, prog.Probes, 2)
+	types := map[string]sema.Type{}
+	for _, p := range prog.Probes {
+		for _, l := range p.Locals {
+			if l.Name == "type" {
+				types[p.Point.Event] = l.Type
+			}
+		}
+	}
+	assert.Equal(t, map[string]sema.Type{"sys_enter_add_key": sema.String, "sys_enter_socket": sema.Long}, types)
+
+	_, diags = checkWith(t, "t.stp", `probe syscall.add_key, syscall.socket { x = 1; x = "s" }`, kernel)
+	assert.Len(t, messages(diags), 1, messages(diags))
+}
