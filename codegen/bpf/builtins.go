@@ -46,6 +46,7 @@ func init() {
 		printBuiltin("print", ""),
 		printBuiltin("println", "\n"),
 	}
+	list = append(list, userNumberBuiltins()...)
 	builtins = map[string]*builtin{}
 	for _, b := range list {
 		builtins[b.Name] = b
