@@ -155,3 +155,12 @@ func atoi(t *testing.T, s string) int {
 	require.NoError(t, err)
 	return n
 }
+
+// TestSyscallExecveArgs checks execve's filename and args, read from the
+// user's argv array with user_long: the shell runs echo with two words.
+func TestSyscallExecveArgs(t *testing.T) {
+	script := `probe syscall.execve { if (filename == "\"/bin/echo\"") printf("%s %s\n", name, args) }`
+	r := etap(t, "-e", script, "-c", `/bin/sh -c "/bin/echo one 'two words'; /bin/true"`)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "execve \"/bin/echo\" \"one\" \"two words\"\n")
+}
