@@ -74,7 +74,7 @@ func (r *resolver) declareAlias(d *ast.AliasDecl) {
 // matchAliases lists the aliases a probe point names, with wildcards in
 // its components (syscall.open*).
 func (r *resolver) matchAliases(pp *ast.ProbePoint) []*alias {
-	if ok, _ := path.Match(pp.Components[0].Name, "syscall"); ok {
+	if matchName(pp.Components[0].Name, "syscall") || matchName(pp.Components[0].Name, "nd_syscall") {
 		r.loadSyscalls()
 	}
 	var out []*alias

@@ -38,6 +38,9 @@ var stapSyscallNames = map[string]string{
 type syscallAlias struct {
 	event string // the tracepoint's NAME in sys_enter_NAME
 	ret   bool
+	// nd is set for nd_syscall.NAME, stap's other name for syscall.NAME
+	// (probes without debuginfo there, the same tracepoints here).
+	nd bool
 }
 
 // loadSyscalls declares, once, the made system call aliases.
@@ -55,6 +58,26 @@ func (r *resolver) loadSyscalls() {
 			r.aliases = append(r.aliases, a)
 		}
 	}
+	var names [][]string
+	for _, a := range r.aliases {
+		if a.names[0] == "syscall" {
+			names = append(names, a.names)
+		}
+	}
+	for _, a := range ndAliases(names) {
+		if !defined[a.text()] {
+			r.aliases = append(r.aliases, a)
+		}
+	}
+}
+
+// ndAliases makes nd_syscall.NAME over each syscall.NAME in names.
+func ndAliases(names [][]string) []*alias {
+	out := make([]*alias, len(names))
+	for i, n := range names {
+		out[i] = &alias{names: append([]string{"nd_syscall"}, n[1:]...), syscall: &syscallAlias{nd: true}}
+	}
+	return out
 }
 
 // syscallAliases lists the aliases the kernel's syscall tracepoints give,
@@ -113,6 +136,9 @@ func (r *resolver) makeSyscallDecls(list []*alias) {
 // syscallSource writes the text of a made alias.
 func syscallSource(k Kernel, a *alias) string {
 	s := a.syscall
+	if s.nd {
+		return fmt.Sprintf("probe %s = syscall.%s {}\n", a.text(), strings.Join(a.names[1:], "."))
+	}
 	if s.ret {
 		return fmt.Sprintf("probe %s = kernel.trace(\"syscalls:sys_exit_%s\") {\n\tname = %q\n\tretval = $ret\n\tretstr = return_str(1, retval)\n}\n",
 			a.text(), s.event, a.names[1])
@@ -200,7 +226,8 @@ func stapArgName(field string) string {
 }
 
 // ProbeAliases lists, sorted, the probe aliases a script can name: the
-// tapsets' and the system call aliases of the kernel (for -l).
+// tapsets', the system call aliases of the kernel and their nd_syscall
+// twins (for -l).
 func ProbeAliases(kernel Kernel, tapsets []*ast.File) []string {
 	seen := map[string]bool{}
 	var out []string
@@ -220,6 +247,15 @@ func ProbeAliases(kernel Kernel, tapsets []*ast.File) []string {
 		}
 	}
 	for _, a := range syscallAliases(kernel) {
+		add(a.text())
+	}
+	var names [][]string
+	for _, name := range out {
+		if parts := strings.Split(name, "."); parts[0] == "syscall" {
+			names = append(names, parts)
+		}
+	}
+	for _, a := range ndAliases(names) {
 		add(a.text())
 	}
 	sort.Strings(out)

@@ -42,7 +42,7 @@ func TestSyscallAliasesElaborate(t *testing.T) {
 	}
 	// Every system call has an entry and a return alias.
 	require.Greater(t, len(syscalls), 600)
-	for _, want := range []string{"syscall.openat", "syscall.openat.return", "syscall.read", "syscall.fstat", "syscall.uname", "syscall_any", "syscall_any.return"} {
+	for _, want := range []string{"syscall.openat", "syscall.openat.return", "syscall.read", "syscall.fstat", "syscall.uname", "syscall_any", "syscall_any.return", "nd_syscall.openat", "nd_syscall.read.return"} {
 		assert.Contains(t, names, want)
 	}
 	for _, point := range syscalls {

@@ -86,10 +86,10 @@ return close retval=0
 }
 
 // TestSyscallAnyNamesEveryCall counts a known program's calls by name
-// with syscall_any and with syscall.*, which must agree.
+// with syscall_any, syscall.* and nd_syscall.*, which must agree.
 func TestSyscallAnyNamesEveryCall(t *testing.T) {
 	dir := filesDir(t)
-	for _, point := range []string{"syscall_any", "syscall.*"} {
+	for _, point := range []string{"syscall_any", "syscall.*", "nd_syscall.*"} {
 		t.Run(point, func(t *testing.T) {
 			script := `global calls
 probe ` + point + ` { if (pid() == target()) calls[name]++ }
