@@ -179,7 +179,7 @@ func syscallEntrySource(point, event, name string, fields []TracepointField) str
 		case strings.Contains(f.CType, "*") || strings.HasSuffix(f.CType, "user_header_t") || strings.HasSuffix(f.CType, "user_data_t"):
 			fmt.Fprintf(&b, "\t%s_uaddr = $%s\n", v, f.Name)
 			formats, args = append(formats, "%p"), append(args, v+"_uaddr")
-		case int32Types[strings.TrimPrefix(f.CType, "const ")]:
+		case int32Types[strings.TrimPrefix(f.CType, "const ")] || isFd(v) && uint32Types[strings.TrimPrefix(f.CType, "const ")]:
 			fmt.Fprintf(&b, "\t%s = __int32($%s)\n", v, f.Name)
 			formats, args = append(formats, "%d"), append(args, v)
 		case uint32Types[strings.TrimPrefix(f.CType, "const ")]:
@@ -209,6 +209,10 @@ var (
 // notStrings are the `const char *` arguments that point at bytes, not at
 // a NUL-terminated name.
 var notStrings = map[string]bool{"buf": true, "ubuf": true, "list": true, "u_msg_ptr": true, "optval": true, "shmaddr": true, "_callout_info": true}
+
+// isFd reports whether an argument is a file descriptor: the kernel
+// declares some unsigned, stap shows them all signed (-1, AT_FDCWD).
+func isFd(v string) bool { return strings.HasSuffix(v, "fd") }
 
 func isUserString(f TracepointField) bool {
 	return f.CType == "const char *" && !notStrings[f.Name]
