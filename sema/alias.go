@@ -29,6 +29,9 @@ const maxAliasDepth = 16
 type alias struct {
 	names []string // the name's components
 	decl  *ast.AliasDecl
+	// syscall describes a system call alias whose declaration is made
+	// on first use; decl is nil until then.
+	syscall *syscallAlias
 }
 
 func (a *alias) text() string { return strings.Join(a.names, ".") }
@@ -70,6 +73,9 @@ func (r *resolver) declareAlias(d *ast.AliasDecl) {
 // matchAliases lists the aliases a probe point names, with wildcards in
 // its components (syscall.open*).
 func (r *resolver) matchAliases(pp *ast.ProbePoint) []*alias {
+	if matchName(pp.Components[0].Name, "syscall") || matchName(pp.Components[0].Name, "nd_syscall") {
+		r.loadSyscalls()
+	}
 	var out []*alias
 	for _, a := range r.aliases {
 		if len(a.names) != len(pp.Components) {
@@ -77,8 +83,7 @@ func (r *resolver) matchAliases(pp *ast.ProbePoint) []*alias {
 		}
 		ok := true
 		for i, c := range pp.Components {
-			m, _ := path.Match(c.Name, a.names[i])
-			ok = ok && m && c.Arg == nil
+			ok = ok && c.Arg == nil && matchName(c.Name, a.names[i])
 		}
 		if ok {
 			out = append(out, a)
@@ -109,6 +114,16 @@ func withSuffix(inner *ast.ProbePoint, suffix []*ast.Component) *ast.ProbePoint 
 	out := *inner
 	out.Components = append(append([]*ast.Component(nil), inner.Components...), suffix...)
 	return &out
+}
+
+// matchName matches a component pattern against a name; most patterns
+// have no wildcard, and syscall.* checks hundreds of names.
+func matchName(pattern, name string) bool {
+	if !strings.ContainsAny(pattern, "*?[\\") {
+		return pattern == name
+	}
+	m, _ := path.Match(pattern, name)
+	return m
 }
 
 // aliasFamily reports whether aliases define the first component of pp
@@ -153,6 +168,7 @@ func (r *resolver) expand(pp *ast.ProbePoint, depth int) []*use {
 			WithHint("an alias is probably defined in terms of itself"))
 		return nil
 	}
+	r.makeSyscallDecls(matched)
 	var uses []*use
 	for _, a := range matched {
 		r.aliasSites = append(r.aliasSites, aliasSite{alias: a, at: pp.Span()})
@@ -370,3 +386,79 @@ func clone(v reflect.Value) reflect.Value {
 	}
 	return v
 }
+
+// pruneTapsetStmts drops, before anything is checked, the assignments
+// that tapset aliases make to variables nothing in the probe mentions:
+// syscall.* brings hundreds of alias bodies, and a variable such as
+// argstr may call what this build lacks. The tapsets' own rule is that
+// their alias assignments have no side effects, so names decide: a
+// variable the handler or a kept statement mentions keeps its assignment.
+// dropUnread later refines what this leaves, with bindings and types.
+func (r *resolver) pruneTapsetStmts(d *ast.ProbeDecl, uses []*use) {
+	for _, u := range uses {
+		if !u.viaAlias {
+			continue
+		}
+		needed := map[string]bool{}
+		mentions(d.Body, needed)
+		all := append(append([]ast.Stmt(nil), u.before...), u.after...)
+		droppable := map[ast.Stmt]string{}
+		for _, s := range all {
+			if name := r.tapsetAssign(s); name != "" {
+				droppable[s] = name
+			} else {
+				mentions(s, needed)
+			}
+		}
+		for changed := true; changed; {
+			changed = false
+			for s, name := range droppable {
+				if needed[name] {
+					mentions(s, needed)
+					delete(droppable, s)
+					changed = true
+				}
+			}
+		}
+		keep := func(stmts []ast.Stmt) []ast.Stmt {
+			var out []ast.Stmt
+			for _, s := range stmts {
+				if _, drop := droppable[s]; !drop {
+					out = append(out, s)
+				}
+			}
+			return out
+		}
+		u.before, u.after = keep(u.before), keep(u.after)
+	}
+}
+
+// tapsetAssign returns the variable of a tapset statement `x = e` that
+// assigns a local, "" for any other statement.
+func (r *resolver) tapsetAssign(s ast.Stmt) string {
+	es, ok := s.(*ast.ExprStmt)
+	if !ok || !r.tapsetFiles[s.Span().Start.File] {
+		return ""
+	}
+	as, ok := es.X.(*ast.AssignExpr)
+	if !ok || as.Op != "=" {
+		return ""
+	}
+	id, ok := as.X.(*ast.Ident)
+	if !ok || r.globals[id.Name] != nil {
+		return ""
+	}
+	return id.Name
+}
+
+// mentions adds the names n mentions to names.
+func mentions(n ast.Node, names map[string]bool) {
+	ast.Inspect(n, func(n ast.Node) bool {
+		if id, ok := n.(*ast.Ident); ok {
+			names[id.Name] = true
+		}
+		return true
+	})
+}
+
+

@@ -41,17 +41,17 @@ func TestTapsetsPulledOnUse(t *testing.T) {
 }
 
 // TestAliasVariablesNotComputedWhenUnread checks that the handler made
-// for syscall.openat keeps only the prologue assignments it needs: argstr
-// reads filename, so reading argstr keeps both.
+// for syscall.openat keeps only the prologue assignments it needs:
+// filename reads filename_uaddr, flags_str reads flags.
 func TestAliasVariablesNotComputedWhenUnread(t *testing.T) {
 	tests := []struct {
 		read     string
 		computed []string
 	}{
-		{"filename", []string{"filename"}},
-		{"argstr", []string{"filename", "argstr"}},
+		{"filename", []string{"filename_uaddr", "filename"}},
+		{"flags_str", []string{"flags", "flags_str"}},
 		{"execname()", nil},
-		{"name . filename", []string{"name", "filename"}},
+		{"name . filename", []string{"name", "filename_uaddr", "filename"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.read, func(t *testing.T) {
@@ -60,7 +60,7 @@ func TestAliasVariablesNotComputedWhenUnread(t *testing.T) {
 			require.Len(t, prog.Probes, 1)
 			var listing bytes.Buffer
 			lang.Print(&listing, &ast.File{Decls: []ast.Decl{prog.Probes[0].Decl}})
-			for _, v := range []string{"name", "dfd", "filename", "flags", "mode", "argstr"} {
+			for _, v := range []string{"name", "dfd", "dfd_str", "filename_uaddr", "filename", "flags", "flags_str", "mode", "argstr"} {
 				assigned := strings.Contains(listing.String(), "\t"+v+" = ")
 				assert.Equal(t, slices.Contains(tc.computed, v), assigned, "%s in\n%s", v, listing.String())
 			}

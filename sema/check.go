@@ -61,6 +61,8 @@ type resolver struct {
 	// conditions are the probe points' arming conditions, checked once
 	// their names are bound.
 	conditions []ast.Expr
+	// syscallsLoaded is set once the system call aliases are declared.
+	syscallsLoaded bool
 	// tapsetFuncs and tapsetGlobals are the tapsets' declarations not
 	// pulled into the program yet.
 	tapsetFuncs   map[string][]*ast.FunctionDecl
@@ -230,8 +232,8 @@ func Check(files []*ast.File, opts Options) (*Program, *diag.List) {
 // finish returns p and the diagnostics, sorted; no Program when there are
 // errors.
 func (r *resolver) finish(p *Program) (*Program, *diag.List) {
-	r.dedupe()
 	r.notePrologues()
+	r.dedupe()
 	r.diags.Sort()
 	if r.diags.HasErrors() {
 		return nil, r.diags
@@ -389,7 +391,9 @@ func (r *resolver) instances(decls []*ast.ProbeDecl) []*instance {
 		var uses []*use
 		for _, pp := range d.Points {
 			n := len(uses)
-			for _, u := range r.expand(pp, 0) {
+			expanded := r.expand(pp, 0)
+			r.pruneTapsetStmts(d, expanded)
+			for _, u := range expanded {
 				r.guard(u, pp.Cond)
 				for _, p := range u.points {
 					uses = append(uses, &use{points: []*Point{p}, before: u.before, after: u.after, viaAlias: u.viaAlias, body: d.Body})

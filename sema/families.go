@@ -42,9 +42,8 @@ var families = []family{
 
 // unbuilt are families etap knows but cannot attach yet.
 var unbuilt = map[string]string{
-	"syscall_any": "use kernel.trace(\"raw_syscalls:sys_enter\") for now",
-	"procfs":      "",
-	"kernel":      "",
+	"procfs": "",
+	"kernel": "",
 }
 
 func (f *family) matches(pp *ast.ProbePoint) bool {

@@ -57,6 +57,11 @@ type Tracefs struct {
 	namesMu   sync.Mutex
 	names     map[string][]string
 	kernelIDs map[string]uint32
+
+	// formats caches the parsed formats: a syscall alias reads its
+	// tracepoint's format to name its variables, and its point again.
+	formatsMu sync.Mutex
+	formats   map[string][]TracepointField
 }
 
 // DefaultTracefsRoot is where tracefs is mounted on current kernels.
@@ -93,13 +98,30 @@ func (t *Tracefs) Tracepoints() ([]string, error) {
 	return t.events, t.err
 }
 
-// TracepointFields parses events/GROUP/EVENT/format.
+// TracepointFields parses events/GROUP/EVENT/format, once.
 func (t *Tracefs) TracepointFields(group, event string) ([]TracepointField, error) {
+	key := group + ":" + event
+	t.formatsMu.Lock()
+	fields, ok := t.formats[key]
+	t.formatsMu.Unlock()
+	if ok {
+		return fields, nil
+	}
 	b, err := os.ReadFile(filepath.Join(t.Root, "events", group, event, "format"))
 	if err != nil {
 		return nil, fmt.Errorf("read tracepoint format: %w", err)
 	}
-	return ParseTracepointFormat(string(b))
+	fields, err = ParseTracepointFormat(string(b))
+	if err != nil {
+		return nil, err
+	}
+	t.formatsMu.Lock()
+	if t.formats == nil {
+		t.formats = map[string][]TracepointField{}
+	}
+	t.formats[key] = fields
+	t.formatsMu.Unlock()
+	return fields, nil
 }
 
 // BTF loads the kernel's or a module's BTF on first use and keeps it.

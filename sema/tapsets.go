@@ -27,7 +27,9 @@ func (r *resolver) declareTapsets(files []*ast.File) {
 
 // pullFunction declares the tapset functions a call of name in file
 // means, on their first call: the file's private ones, else the public
-// ones when the script has none of its own.
+// ones when the script has none of its own. A builtin of the same name
+// wins over a tapset function: the tapset's is the fallback of a build
+// without that builtin.
 func (r *resolver) pullFunction(file, name string) {
 	for _, key := range []string{scoped(file, name, true), name} {
 		decls, ok := r.tapsetFuncs[key]
@@ -36,6 +38,9 @@ func (r *resolver) pullFunction(file, name string) {
 		}
 		delete(r.tapsetFuncs, key)
 		if _, own := r.funcs[key]; own {
+			return
+		}
+		if _, builtin := r.lib.Lookup(key); builtin {
 			return
 		}
 		for _, d := range decls {

@@ -91,7 +91,7 @@ func (r *resolver) quiet(v *Var) bool {
 		return true
 	}
 	for _, a := range r.aliases {
-		if within(a.decl.Span(), v.Decl) {
+		if a.decl != nil && within(a.decl.Span(), v.Decl) {
 			return true
 		}
 	}
@@ -100,7 +100,7 @@ func (r *resolver) quiet(v *Var) bool {
 
 // tapsetNames gives the names of the tapset files.
 func tapsetNames(files []*ast.File) map[string]bool {
-	names := map[string]bool{}
+	names := map[string]bool{syscallFile: true}
 	for _, f := range files {
 		names[f.Name] = true
 	}

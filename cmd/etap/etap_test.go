@@ -26,6 +26,7 @@ import (
 var (
 	etapBin   string
 	getpidBin string
+	filesBin  string
 )
 
 func TestMain(m *testing.M) {
@@ -35,7 +36,8 @@ func TestMain(m *testing.M) {
 	}
 	etapBin = filepath.Join(dir, "etap")
 	getpidBin = filepath.Join(dir, "getpid")
-	for bin, pkg := range map[string]string{etapBin: ".", getpidBin: "./testdata/getpid"} {
+	filesBin = filepath.Join(dir, "files")
+	for bin, pkg := range map[string]string{etapBin: ".", getpidBin: "./testdata/getpid", filesBin: "./testdata/files"} {
 		out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput()
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "build %s: %v\n%s", pkg, err, out)
@@ -392,12 +394,14 @@ probe end {
 }
 
 // TestSyscallOpenatTapset runs syscall.openat from the embedded tapset on
-// a child that opens a known file, and checks the alias's variables.
+// a child that opens a known file, and checks the alias's variables:
+// filename is in quotes, as stap gives it.
 func TestSyscallOpenatTapset(t *testing.T) {
-	r := etap(t, "-e", `probe syscall.openat { if (pid() == target() && filename == "/etc/hostname") printf("%s %s %d\n", name, filename, flags & 3) }`,
-		"-c", "cat /etc/hostname")
+	dir := filesDir(t)
+	r := etap(t, "-e", `probe syscall.openat { if (pid() == target() && filename == "\"`+dir+`/in\"") printf("%s %s %d\n", name, filename, flags & 3) }`,
+		"-c", filesBin+" "+dir+" 0")
 	assert.Equal(t, 0, r.code, r.stderr)
-	assert.Contains(t, r.stdout, "openat /etc/hostname 0\n")
+	assert.Contains(t, r.stdout, "openat \""+dir+"/in\" 0\n")
 }
 
 // TestIncludeTapsetDir checks that -I adds a directory's aliases and

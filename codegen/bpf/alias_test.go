@@ -49,16 +49,19 @@ func compileWithTapsets(t *testing.T, src string) (string, int) {
 
 // TestSyscallOpenatBuildsOnlyWhatIsRead is issue 4's acceptance: a
 // syscall.openat probe that reads filename compiles to a program without
-// argstr, which one that reads argstr builds.
+// flags_str, which one that reads flags_str builds, and neither reads
+// what it does not need.
 func TestSyscallOpenatBuildsOnlyWhatIsRead(t *testing.T) {
 	filename, short := compileWithTapsets(t, `probe syscall.openat { printf("%s\n", filename) }`)
-	argstr, long := compileWithTapsets(t, `probe syscall.openat { printf("%s\n", argstr) }`)
-	assert.Contains(t, filename, "filename = user_string($filename")
-	assert.NotContains(t, filename, "argstr =")
-	assert.Contains(t, argstr, "argstr =")
+	flags, long := compileWithTapsets(t, `probe syscall.openat { printf("%s\n", flags_str) }`)
+	assert.Contains(t, filename, "filename = user_string_quoted(filename_uaddr)")
+	assert.NotContains(t, filename, "flags_str =")
+	assert.Contains(t, flags, "flags_str =")
 	assert.Less(t, short, long)
-	for _, unread := range []string{": name =", ": dfd =", ": flags =", ": mode ="} {
+	for _, unread := range []string{": name =", ": dfd =", ": mode =", ": argstr ="} {
 		assert.NotContains(t, filename, unread)
-		assert.NotContains(t, argstr, unread)
+		assert.NotContains(t, flags, unread)
 	}
+	assert.NotContains(t, filename, ": flags =")
+	assert.NotContains(t, flags, ": filename =")
 }

@@ -42,6 +42,8 @@ func init() {
 		{Builtin: sema.Builtin{Name: "substr", Params: []sema.Type{sema.String, sema.Long, sema.Long}, Result: sema.String}, emit: emitSubstr},
 		stringCopy("user_string", "user", asm.FnProbeReadUserStr),
 		stringCopy("kernel_string", "kernel", asm.FnProbeReadKernelStr),
+		tableBuiltin("syscall_name", syscallTable),
+		tableBuiltin("errno_str", errnoTable),
 		printfBuiltin(),
 		printBuiltin("print", ""),
 		printBuiltin("println", "\n"),
@@ -53,6 +55,7 @@ func init() {
 	list = append(list, usymBuiltins()...)
 	list = append(list, errorBuiltins()...)
 	list = append(list, symbolBuiltins()...)
+	list = append(list, userNumberBuiltins()...)
 	builtins = map[string]*builtin{}
 	for _, b := range list {
 		builtins[b.Name] = b

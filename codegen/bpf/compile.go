@@ -175,6 +175,8 @@ type compiler struct {
 	labels int
 	// maxNesting is the deepest nesting of inlined calls.
 	maxNesting int
+	// tables are the name tables the probes look numbers up in.
+	tables map[*table]bool
 }
 
 func newCompiler(prog *sema.Program, opts Options) *compiler {
@@ -184,6 +186,7 @@ func newCompiler(prog *sema.Program, opts Options) *compiler {
 		abi:    &maps.ABI{Params: opts.Params, MaxErrors: opts.MaxErrors},
 		diags:  &diag.List{},
 		global: map[*sema.Var]int{},
+		tables: map[*table]bool{},
 	}
 	c.maxNesting = c.nestingLimit()
 	off := 0
@@ -247,6 +250,7 @@ func (c *compiler) addMaps(spec *ebpf.CollectionSpec, scratchSize int) {
 	}
 	spec.Maps[maps.EventsMap] = &ebpf.MapSpec{Name: maps.EventsMap, Type: ebpf.RingBuf, MaxEntries: ringBufSize}
 	c.addStatMaps(spec)
+	c.addTableMaps(spec)
 	for _, g := range c.abi.Globals {
 		if !g.IsArray() || g.Stat != nil {
 			continue
