@@ -460,5 +460,3 @@ func mentions(n ast.Node, names map[string]bool) {
 		return true
 	})
 }
-
-
