@@ -61,6 +61,9 @@ type resolver struct {
 	// conditions are the probe points' arming conditions, checked once
 	// their names are bound.
 	conditions []ast.Expr
+	// entrySets counts the return probes that take values from their
+	// function's entry, to name the arrays that carry them.
+	entrySets int
 	// syscallsLoaded is set once the system call aliases are declared.
 	syscallsLoaded bool
 	// tapsetFuncs and tapsetGlobals are the tapsets' declarations not
@@ -414,9 +417,9 @@ func (r *resolver) instances(decls []*ast.ProbeDecl) []*instance {
 		}
 		for _, u := range uses {
 			p := u.points[0]
-			u.before = r.foldBody(p, u.before)
-			u.body.Stmts = r.foldBody(p, u.body.Stmts)
-			u.after = r.foldBody(p, u.after)
+			if entries := r.foldInstance(u); len(entries) > 0 {
+				out = append(out, r.entryInstance(d, u, entries))
+			}
 			out = append(out, &instance{decl: d, use: u, scope: &scope{vars: map[string]*Var{}, point: p}})
 		}
 	}

@@ -31,12 +31,25 @@ type folder struct {
 	// defined is set once a @defined in the condition being folded has
 	// become a literal: with -u, that condition folds all the same.
 	defined bool
+	// entries are the values a return probe takes from its function's
+	// entry (see entry.go), in order.
+	entries []entryValue
 }
 
-// foldBody folds the statements of one handler instance or function body.
-func (r *resolver) foldBody(point *Point, stmts []ast.Stmt) []ast.Stmt {
-	f := &folder{r: r, point: point, full: !r.unoptimized}
+// foldFunction folds the statements of a function body.
+func (r *resolver) foldFunction(stmts []ast.Stmt) []ast.Stmt {
+	f := &folder{r: r, full: !r.unoptimized}
 	return f.stmts(stmts)
+}
+
+// foldInstance folds the statements of one handler instance, and returns
+// the values it takes from its function's entry.
+func (r *resolver) foldInstance(u *use) []entryValue {
+	f := &folder{r: r, point: u.points[0], full: !r.unoptimized}
+	u.before = f.stmts(u.before)
+	u.body.Stmts = f.stmts(u.body.Stmts)
+	u.after = f.stmts(u.after)
+	return f.entries
 }
 
 func (f *folder) stmt(s ast.Stmt) ast.Stmt {
@@ -147,6 +160,9 @@ func (f *folder) expr(e ast.Expr) ast.Expr {
 			f.defined = true
 			return boolLit(e.Span(), f.r.defined(f.point, e.Args[0]))
 		}
+		if e.Op == "entry" && isReturn(f.point) {
+			return f.entry(e.Args[0])
+		}
 		for i, a := range e.Args {
 			e.Args[i] = f.expr(a)
 		}
@@ -188,6 +204,10 @@ func (f *folder) expr(e ast.Expr) ast.Expr {
 		f.exprs(e.Index)
 	case *ast.HistInExpr:
 		f.exprs(e.Keys)
+	case *ast.TargetVar:
+		if f.entryParam(e) {
+			return f.entry(e)
+		}
 	case *ast.TargetExpr:
 		e.X = f.expr(e.X)
 		for _, st := range e.Path {

@@ -40,7 +40,7 @@ func (r *resolver) declareFunction(d *ast.FunctionDecl) {
 	// Whether it returns a value is decided as written: `if (0) return 7`
 	// makes a function of longs, folded or not.
 	valued := returnsValue(d.Body)
-	d.Body.Stmts = r.foldBody(nil, d.Body.Stmts)
+	d.Body.Stmts = r.foldFunction(d.Body.Stmts)
 	f := &Function{Decl: d, scope: &scope{vars: map[string]*Var{}}, calls: map[*Function]bool{}}
 	for _, p := range d.Params {
 		v := &Var{Name: p.Name, Decl: p.Span(), Written: true, Type: typeName(p.Type)}

@@ -48,9 +48,9 @@ func TestList(t *testing.T) {
 		}},
 		// A wildcard stands for one component, as in stap.
 		{`syscall.openat*`, []string{
-			`syscall.openat name:string dfd:long filename:string flags:long mode:long argstr:string $dfd:int $filename:const char* $flags:int $mode:umode_t`,
+			`syscall.openat name:string dfd:long dfd_str:string filename_uaddr:long filename:string flags:long flags_str:string mode:long argstr:string $dfd:int $filename:const char* $flags:int $mode:umode_t`,
 		}},
-		{`syscall.opena*.return`, []string{`syscall.openat.return name:string retval:long $ret:long`}},
+		{`syscall.opena*.return`, []string{`syscall.openat.return name:string retval:long retstr:string $ret:long`}},
 		{`perf.sw.page_*`, []string{"perf.sw.page_faults", "perf.sw.page_faults_maj", "perf.sw.page_faults_min"}},
 		{`perf.*.cpu_*`, []string{"perf.hw.cpu_cycles", "perf.sw.cpu_clock", "perf.sw.cpu_migrations"}},
 		{`timer.*`, []string{"timer.profile"}},

@@ -196,11 +196,14 @@ func (r *resolver) processFunctions(pr *processProbe, vmlinux *btf.Spec) []*Poin
 		}
 		p := pr.point(fmt.Sprintf(".function(%s)%s", strconv.Quote(s.Name), suffix), s.Name, off, rg)
 		sig := r.binaries.Signature(pr.bin, s.Name)
+		// A return probe has the parameters too: it takes them from the
+		// function's entry (see entry.go).
+		if sig != nil {
+			addParams(p, sig.Params, rg)
+		}
 		if suffix == ".return" {
 			p.Kind = PointUretprobe
 			addResult(p, sig, rg)
-		} else if sig != nil {
-			addParams(p, sig.Params, rg)
 		}
 		points = append(points, p)
 	}

@@ -92,12 +92,6 @@ func (p *Point) target(e *ast.TargetVar, want Type) (*Target, *diag.Diagnostic) 
 	if f.Unsupported != "" {
 		return nil, notBuilt(e.Span(), fmt.Sprintf("%s such as $%s (%s)", f.Unsupported, e.Name, f.CType))
 	}
-	if (p.Kind == PointKretprobe || p.Kind == PointUretprobe) && e.Name != "return" {
-		// The registers that held the parameters hold something else by
-		// the time the function returns.
-		return nil, notBuilt(e.Span(), fmt.Sprintf("parameters in .return probes such as $%s", e.Name)).
-			WithHint("read $%s in a probe on the function's entry and keep it in a global array indexed by tid()", e.Name)
-	}
 	t := &Target{Field: f, Type: Long, CType: f.CType}
 	if f.Address || f.DataLoc {
 		t.Type = String

@@ -425,11 +425,13 @@ func (r *resolver) atExpr(e *ast.AtExpr) Type {
 			WithHint("etap runs without guru mode: it reads context variables but never writes them"))
 		return Unknown
 	}
-	d := notBuilt(e.Span(), "@"+e.Op+" expressions")
 	if e.Op == "entry" {
-		d.WithHint("save the value in a global array indexed by tid() in a probe on the function's entry")
+		// A return probe's @entry became a local before checking.
+		r.addReport(diag.Errorf(diag.Semantic, "S032", e.Span(), "@entry is the value of an expression when the function was entered: it belongs in a .return probe").
+			WithHint("read the expression itself here"))
+		return Unknown
 	}
-	r.addReport(d)
+	r.addReport(notBuilt(e.Span(), "@"+e.Op+" expressions"))
 	return Unknown
 }
 

@@ -28,12 +28,13 @@ func cTarget(t *testing.T) string {
 // parameters by their DWARF names, $argN and uint_arg(n) from the
 // registers, $return and returnval(), each call once, in a -c run. neg
 // returns an int, which leaves the upper half of RAX zero: $return knows
-// from DWARF to read 4 bytes, returnval() is the register.
+// from DWARF to read 4 bytes, returnval() is the register. add's return
+// reads its parameters as they were on entry.
 func TestUprobeArgumentsAndReturn(t *testing.T) {
 	bin := cTarget(t)
 	script := fmt.Sprintf(`
 probe process(%[1]q).function("add") { printf("add %%d %%d %%d %%d\n", $a, $b, $arg2, uint_arg(2)) }
-probe process(%[1]q).function("add").return { printf("ret %%d %%d\n", $return, returnval()) }
+probe process(%[1]q).function("add").return { printf("ret %%d %%d from %%d+%%d\n", $return, returnval(), $a, @entry($arg2)) }
 probe process(%[1]q).function("neg").return { printf("neg %%d %%d\n", $return, returnval()) }`, bin)
 	r := etap(t, "-c", bin+" 4", "-e", script)
 	require.Equal(t, 0, r.code, r.stderr)
@@ -41,8 +42,8 @@ probe process(%[1]q).function("neg").return { printf("neg %%d %%d\n", $return, r
 	sum := 0
 	for i := 1; i <= 4; i++ {
 		fmt.Fprintf(&want, "add %d %d %d %d\n", sum, 10*i, 10*i, 10*i)
+		fmt.Fprintf(&want, "ret %d %d from %d+%d\n", sum+10*i, sum+10*i, sum, 10*i)
 		sum += 10 * i
-		fmt.Fprintf(&want, "ret %d %d\n", sum, sum)
 	}
 	want.WriteString("neg -4 4294967292\n")
 	assert.Equal(t, want.String(), probeLines(r.stdout))

@@ -13,7 +13,7 @@ import (
 // vfsReadScript probes vfs_read's entry and return for the reads of
 // known.txt by -c's command: the entry prints $count and the file's name
 // through $file->f_path->dentry->d_name->name, and marks the thread, whose
-// return then prints $return.
+// return then prints $return beside $count and @entry(...) from the entry.
 const vfsReadScript = `global reading
 probe kernel.function("vfs_read") {
 	if (pid() == target() && $file->f_path->dentry->d_name->name == "known.txt") {
@@ -23,7 +23,7 @@ probe kernel.function("vfs_read") {
 }
 probe kernel.function("vfs_read").return {
 	if (tid() in reading) {
-		printf("return %d\n", $return)
+		printf("return %d of %d name=%s\n", $return, $count, @entry($file->f_path->dentry->d_name->name))
 		delete reading[tid()]
 	}
 }
@@ -58,9 +58,9 @@ func TestKernelFunctionInGuest(t *testing.T) {
 	probes := regexp.MustCompile(`(?m)^(entry|return) .*$`).FindAllString(res.Output, -1)
 	assert.Equal(t, []string{
 		"entry count=100 name=known.txt",
-		"return 26",
+		"return 26 of 100 name=known.txt",
 		"entry count=50 name=known.txt",
-		"return 0",
+		"return 0 of 50 name=known.txt",
 	}, probes)
 	assert.Contains(t, res.Output, "readfile: read(100) = 26\n")
 	assert.Contains(t, res.Output, "readfile: read(50) = 0\n")
