@@ -43,6 +43,9 @@ func init() {
 		printfBuiltin(),
 		printBuiltin("print", ""),
 		printBuiltin("println", "\n"),
+		sprintfBuiltin(),
+		sprintBuiltin("sprint", ""),
+		sprintBuiltin("sprintln", "\n"),
 	}
 	builtins = map[string]*builtin{}
 	for _, b := range list {
