@@ -38,8 +38,16 @@ func init() {
 		{Builtin: sema.Builtin{Name: "exit", Result: sema.Void}, emit: emitExit},
 		{Builtin: sema.Builtin{Name: "strlen", Params: []sema.Type{sema.String}, Result: sema.Long}, emit: emitStrlen},
 		{Builtin: sema.Builtin{Name: "substr", Params: []sema.Type{sema.String, sema.Long, sema.Long}, Result: sema.String}, emit: emitSubstr},
-		stringCopy("user_string", "user", asm.FnProbeReadUserStr),
-		stringCopy("kernel_string", "kernel", asm.FnProbeReadKernelStr),
+		stringCopy("user_string", "user", asm.FnProbeReadUserStr, false, optionalMessage),
+		stringCopy("user_string2", "user", asm.FnProbeReadUserStr, false, requiredMessage),
+		stringCopy("user_string_n", "user", asm.FnProbeReadUserStr, true, optionalMessage),
+		stringCopy("user_string_n2", "user", asm.FnProbeReadUserStr, true, requiredMessage),
+		stringCopy("kernel_string", "kernel", asm.FnProbeReadKernelStr, false, optionalMessage),
+		stringCopy("kernel_string2", "kernel", asm.FnProbeReadKernelStr, false, requiredMessage),
+		stringCopy("kernel_string_n", "kernel", asm.FnProbeReadKernelStr, true, optionalMessage),
+		quotedCopy("user_string_quoted", asm.FnProbeReadUserStr, false),
+		quotedCopy("user_string_n_quoted", asm.FnProbeReadUserStr, true),
+		quotedCopy("kernel_string_quoted", asm.FnProbeReadKernelStr, false),
 		printfBuiltin(),
 		printBuiltin("print", ""),
 		printBuiltin("println", "\n"),
@@ -47,6 +55,7 @@ func init() {
 		sprintBuiltin("sprint", ""),
 		sprintBuiltin("sprintln", "\n"),
 	}
+	list = append(list, stringFuncs()...)
 	builtins = map[string]*builtin{}
 	for _, b := range list {
 		builtins[b.Name] = b

@@ -63,16 +63,23 @@ type fieldWords struct {
 // tmpSize is the room for the digits of a 64-bit number in any base.
 const tmpSize = 32
 
+// fmtArg is an evaluated argument of a format: a scratch word that holds
+// a long, or a stack slot that holds a string's address.
+type fmtArg struct {
+	off int
+	str bool
+}
+
 // sprintf formats dirs with args into a new string slot, whose address it
 // leaves in R0. The arguments are all evaluated first, in order, as stap
 // does.
 func (g *gen) sprintf(dirs []maps.Directive, args []ast.Expr) {
-	vals := make([]int, len(args))
+	vals := make([]fmtArg, len(args))
 	for i, a := range args {
 		g.expr(a)
 		if g.typeOf(a) != sema.String {
-			vals[i] = g.word()
-			g.storeWord(vals[i], asm.R0)
+			vals[i] = fmtArg{off: g.word()}
+			g.storeWord(vals[i].off, asm.R0)
 			continue
 		}
 		if anySideEffects(args[i+1:]) {
@@ -80,10 +87,16 @@ func (g *gen) sprintf(dirs []maps.Directive, args []ast.Expr) {
 			g.copyString(regScratch, off, asm.R0)
 			g.scratchPtr(asm.R0, off)
 		}
-		vals[i] = g.pushStack()
+		vals[i] = fmtArg{off: g.pushStack(), str: true}
 		defer g.popStack()
-		g.emit(asm.StoreMem(asm.R10, int16(vals[i]), asm.R0, asm.DWord))
+		g.emit(asm.StoreMem(asm.R10, int16(vals[i].off), asm.R0, asm.DWord))
 	}
+	g.format(dirs, vals)
+}
+
+// format formats dirs with evaluated arguments into a new string slot,
+// whose address it leaves in R0.
+func (g *gen) format(dirs []maps.Directive, vals []fmtArg) {
 	f := &fieldWords{
 		value: g.word(), width: g.word(), prec: g.word(), minus: g.word(),
 		sign: g.word(), count: g.word(), zeros: g.word(), pad: g.word(),
@@ -91,7 +104,7 @@ func (g *gen) sprintf(dirs []maps.Directive, args []ast.Expr) {
 	}
 	b := g.newBuilder()
 	next := 0
-	arg := func() int { next++; return vals[next-1] }
+	arg := func() int { next++; return vals[next-1].off }
 	for _, d := range dirs {
 		if d.Verb == 0 {
 			b.appendLiteral(d.Literal)
