@@ -94,7 +94,9 @@ type insn struct {
 	imm int64
 }
 
-// frame is what a bpf-to-bpf call saves for its caller.
+// frame is what a bpf-to-bpf call saves for its caller. A function that
+// a helper calls (bpf_loop's callback) returns to the helper: its ret is
+// -1.
 type frame struct {
 	ret   int
 	saved [4]uint64 // R6-R9
@@ -113,6 +115,8 @@ type machine struct {
 	frames  [maxFrames]frame
 	stack   [maxFrames * stackSize]byte
 	regions []region
+	// budget is what is left of Program.Budget in this Run.
+	budget uint64
 	// values holds for each map (by index in Program.maps) the region of
 	// each key looked up during the Run.
 	values []map[string]int
@@ -151,7 +155,8 @@ func (p *Program) Run(ctx []byte) (r0 uint64, err error) {
 	m.regions[regionCtx].data = ctx
 	m.regs = [11]uint64{1: pointer(regionCtx, 0), 10: pointer(regionStack, stackSize)}
 	clear(m.regions[regionStack].data)
-	return m.run()
+	m.budget = p.Budget
+	return m.run(0)
 }
 
 // reset drops what a Run made, keeping the memory for the next one.
@@ -176,17 +181,17 @@ func (m *machine) memFault(pc int, addr, n uint64, write bool) *Fault {
 	return m.fault(pc, m.accessError(addr, n, write))
 }
 
-func (m *machine) run() (uint64, error) {
+// run executes from pc until the program returns, or the function a
+// helper called does.
+func (m *machine) run(pc int) (uint64, error) {
 	code := m.p.code
 	r := &m.regs
 	le := binary.LittleEndian
-	budget := m.p.Budget
-	pc := 0
 	for {
-		if budget == 0 {
+		if m.budget == 0 {
 			return 0, m.fault(pc, fmt.Errorf("%w: %d instructions (endless loop?)", ErrBudgetExceeded, m.p.Budget))
 		}
-		budget--
+		m.budget--
 		in := &code[pc]
 		at := pc
 		pc++
@@ -419,6 +424,9 @@ func (m *machine) run() (uint64, error) {
 			r[6], r[7], r[8], r[9] = f.saved[0], f.saved[1], f.saved[2], f.saved[3]
 			r[10] = pointer(regionStack+m.depth, stackSize)
 			r[1], r[2], r[3], r[4], r[5] = poison, poison, poison, poison, poison
+			if f.ret < 0 {
+				return r[0], nil
+			}
 			pc = f.ret
 		case opCallHelper:
 			v, err := m.call(asm.BuiltinFunc(in.imm))

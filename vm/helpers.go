@@ -48,6 +48,8 @@ func (m *machine) call(fn asm.BuiltinFunc) (uint64, error) {
 		return m.probeReadStr(r[1], r[2], r[3])
 	case asm.FnRingbufOutput:
 		return m.ringbufOutput(r[1], r[2], r[3])
+	case asm.FnLoop:
+		return m.loop(r[1], r[2], r[3], r[4])
 	case maps.HelperForeachStart:
 		return m.foreachStart(r[1], r[2], int64(r[3]))
 	case maps.HelperForeachNext:
@@ -303,4 +305,41 @@ func (m *machine) ringbufOutput(h, data, size uint64) (uint64, error) {
 		m.p.output(bytes.Clone(b))
 	}
 	return 0, nil
+}
+
+// maxLoops is the most rounds bpf_loop runs, as in the kernel.
+const maxLoops = 1 << 23
+
+// loop is bpf_loop: it calls the function fn with each index below nr and
+// ctx, until the function returns 1, and returns how many calls it made.
+func (m *machine) loop(nr, fn, ctx, flags uint64) (uint64, error) {
+	if flags != 0 {
+		return negErrno(unix.EINVAL), nil
+	}
+	if nr > maxLoops {
+		return negErrno(unix.E2BIG), nil
+	}
+	if fn&^0xffffffff != funcHandleTag || fn&0xffffffff >= uint64(len(m.p.code)) {
+		return 0, fmt.Errorf("argument %#x is not a function", fn)
+	}
+	r := &m.regs
+	for i := uint64(0); i < nr; i++ {
+		if m.depth+1 == maxFrames {
+			return 0, fmt.Errorf("call nests deeper than %d frames", maxFrames)
+		}
+		m.frames[m.depth] = frame{ret: -1, saved: [4]uint64{r[6], r[7], r[8], r[9]}}
+		m.depth++
+		clear(m.regions[regionStack+m.depth].data)
+		r[10] = pointer(regionStack+m.depth, stackSize)
+		r[1], r[2] = i, ctx
+		r[3], r[4], r[5] = poison, poison, poison
+		ret, err := m.run(int(fn & 0xffffffff))
+		if err != nil {
+			return 0, err
+		}
+		if ret == 1 {
+			return i + 1, nil
+		}
+	}
+	return nr, nil
 }

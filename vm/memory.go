@@ -33,6 +33,13 @@ const mapHandleTag = 0xe7a9 << 48
 
 func mapHandle(idx int) uint64 { return mapHandleTag | uint64(idx) }
 
+// funcHandleTag marks a function handle, what a LoadImm64 of a function
+// (BPF_PSEUDO_FUNC) loads for a helper such as bpf_loop to call: the tag
+// and the index of the function's first instruction.
+const funcHandleTag = 0xe7aa << 48
+
+func funcHandle(idx int) uint64 { return funcHandleTag | uint64(idx) }
+
 type regionKind uint8
 
 const (
@@ -133,6 +140,8 @@ func (m *machine) accessError(addr, n uint64, write bool) error {
 	switch {
 	case addr&^0xffffffff == mapHandleTag:
 		return fmt.Errorf("%s of %d bytes through a map handle, not a pointer", verb, n)
+	case addr&^0xffffffff == funcHandleTag:
+		return fmt.Errorf("%s of %d bytes through a function handle, not a pointer", verb, n)
 	case id < regionStack || id >= int64(len(m.regions)):
 		return fmt.Errorf("%s of %d bytes at %#x: not a pointer", verb, n, addr)
 	}

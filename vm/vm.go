@@ -299,7 +299,7 @@ func (l *loader) decode(i int, ins *asm.Instruction) (insn, error) {
 		if op != asm.LoadImmOp(asm.DWord) {
 			return in, errUnsupported
 		}
-		if err := l.decodeLoadImm64(ins, &in); err != nil {
+		if err := l.decodeLoadImm64(i, ins, &in); err != nil {
 			return in, err
 		}
 	case asm.LdXClass:
@@ -378,10 +378,17 @@ func (l *loader) decodeCall(i int, ins *asm.Instruction, in *insn) error {
 	return errUnsupported
 }
 
-func (l *loader) decodeLoadImm64(ins *asm.Instruction, in *insn) error {
+func (l *loader) decodeLoadImm64(i int, ins *asm.Instruction, in *insn) error {
 	switch ins.Src {
 	case 0:
 		in.op, in.imm = opLdImm, ins.Constant
+	case asm.PseudoFunc:
+		t, err := l.target(i, ins, int64(int32(ins.Constant)))
+		if err != nil {
+			return err
+		}
+		// A function handle is a constant, as a map handle is.
+		in.op, in.imm = opLdImm, int64(funcHandle(int(t)))
 	case asm.PseudoMapFD:
 		idx, err := l.mapRef(ins)
 		if err != nil {

@@ -103,6 +103,17 @@ func (g *gen) format(dirs []maps.Directive, vals []fmtArg) {
 		tmp: g.allocScratch(tmpSize), str: g.allocScratch(g.c.opts.Params.StringLen),
 	}
 	b := g.newBuilder()
+	for _, d := range dirs {
+		switch {
+		case d.Verb == 'b':
+			b.padWith(0)
+		case d.Verb != 0:
+			b.padWith(' ')
+		}
+		if d.Verb != 0 && d.Verb != 's' && d.Verb != 'c' && d.Verb != 'b' {
+			b.padWith('0')
+		}
+	}
 	next := 0
 	arg := func() int { next++; return vals[next-1].off }
 	for _, d := range dirs {

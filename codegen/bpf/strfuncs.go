@@ -95,102 +95,100 @@ func (g *gen) matchAt(j int, match, mismatch string) {
 
 // strpos is strpos(s1, s2): where s2 first occurs in s1, or -1.
 func (g *gen) strpos(call *ast.CallExpr) {
-	n := g.c.opts.Params.StringLen
-	pattern, i, j := g.pushStack(), g.pushStack(), g.pushStack()
-	defer g.popStack()
-	defer g.popStack()
-	defer g.popStack()
+	n := int32(g.c.opts.Params.StringLen)
 	g.operands(call.Args[0], call.Args[1])
-	g.emit(asm.StoreMem(asm.R10, int16(pattern), asm.R1, asm.DWord))
+	pattern := g.copyOut(asm.R1)
 	text := g.copyPadded()
-	g.emit(storeDW(asm.R10, int16(i), 0))
-	head, next, found, none, end := g.newLabel("strpos"), g.newLabel("strpos_next"), g.newLabel("strpos_found"), g.newLabel("strpos_none"), g.newLabel("strpos_end")
-	g.setLabel(head)
-	g.emit(asm.LoadMem(asm.R2, asm.R10, int16(i), asm.DWord), asm.JGE.Imm(asm.R2, int32(n), none))
+	result := g.word()
+	g.setWord(result, -1)
+	g.bpfLoop(n, func() {
+		g.loopIndex(n)
+		i, j := g.pushStack(), g.pushStack()
+		defer g.popStack()
+		defer g.popStack()
+		found, next := g.newLabel("strpos_found"), g.newLabel("strpos_next")
+		g.emit(asm.StoreMem(asm.R10, int16(i), asm.R1, asm.DWord))
+		g.scratchPtr(asm.R3, text)
+		g.emit(asm.Add.Reg(asm.R1, asm.R3))
+		g.scratchPtr(asm.R2, pattern)
+		g.matchAt(j, found, next)
+		g.setLabel(found)
+		g.emit(asm.LoadMem(asm.R0, asm.R10, int16(i), asm.DWord))
+		g.storeWord(result, asm.R0)
+		g.loopStop()
+		// Where the text ends, no later position can match.
+		g.setLabel(next)
+		g.textByte(text, i)
+		stop := g.newLabel("go_on")
+		g.emit(asm.JNE.Imm(asm.R3, 0, stop))
+		g.loopStop()
+		g.setLabel(stop)
+	})
+	g.loadWord(asm.R0, result)
+}
+
+// copyOut copies the string reg points to into a fresh scratch slot, for
+// a loop body to read, and returns the slot's offset.
+func (g *gen) copyOut(reg asm.Register) int {
+	slot := g.allocScratch(g.c.opts.Params.StringLen)
+	g.emit(asm.Mov.Reg(asm.R2, reg))
+	g.copyString(regScratch, slot, asm.R2)
+	return slot
+}
+
+// textByte loads into R3 the byte of the padded text at the position in
+// stack slot at, clobbering R1 and R2.
+func (g *gen) textByte(text, at int) {
+	g.emit(asm.LoadMem(asm.R2, asm.R10, int16(at), asm.DWord))
+	g.clampLength(asm.R2, 0)
 	g.scratchPtr(asm.R1, text)
-	g.emit(asm.Add.Reg(asm.R1, asm.R2), asm.LoadMem(asm.R2, asm.R10, int16(pattern), asm.DWord))
-	g.matchAt(j, found, next)
-	g.setLabel(next)
-	// The text ends: no later position can match.
-	g.emit(asm.LoadMem(asm.R2, asm.R10, int16(i), asm.DWord))
-	g.scratchPtr(asm.R1, text)
-	g.emit(
-		asm.Add.Reg(asm.R1, asm.R2),
-		asm.LoadMem(asm.R1, asm.R1, 0, asm.Byte),
-		asm.JEq.Imm(asm.R1, 0, none),
-		asm.Add.Imm(asm.R2, 1),
-		asm.StoreMem(asm.R10, int16(i), asm.R2, asm.DWord),
-		asm.Ja.Label(head),
-	)
-	g.setLabel(found)
-	g.emit(asm.LoadMem(asm.R0, asm.R10, int16(i), asm.DWord), asm.Ja.Label(end))
-	g.setLabel(none)
-	g.emit(asm.Mov.Imm(asm.R0, -1))
-	g.setLabel(end)
+	g.emit(asm.Add.Reg(asm.R1, asm.R2), asm.LoadMem(asm.R3, asm.R1, 0, asm.Byte))
 }
 
 // emitStrReplace is str_replace(s, old, new): s with every occurrence of
 // old, left to right, replaced by new; s itself when old is empty.
 func emitStrReplace(g *gen, call *ast.CallExpr) {
 	n := g.c.opts.Params.StringLen
-	old, repl, round, j := g.pushStack(), g.pushStack(), g.pushStack(), g.pushStack()
-	defer g.popStack()
-	defer g.popStack()
-	defer g.popStack()
-	defer g.popStack()
 	g.expr(call.Args[0])
 	text := g.copyPadded()
 	g.operands(call.Args[1], call.Args[2])
-	g.emit(
-		asm.StoreMem(asm.R10, int16(old), asm.R0, asm.DWord),
-		asm.StoreMem(asm.R10, int16(repl), asm.R1, asm.DWord),
-	)
+	repl := g.copyOut(asm.R1)
+	old := g.copyOut(asm.R0)
 	// oldLen is old's length, pos where in s the next round looks.
 	oldLen, pos := g.word(), g.word()
-	tmp := g.allocScratch(n)
-	g.emit(asm.LoadMem(asm.R3, asm.R10, int16(old), asm.DWord))
-	g.readString(tmp, n)
+	g.scratchPtr(asm.R3, old)
+	g.readString(g.allocScratch(n), n)
 	g.emit(asm.Add.Imm(asm.R0, -1))
 	g.storeWord(oldLen, asm.R0)
 	g.setWord(pos, 0)
 	b := g.newBuilder()
-	head, next, matched, advanced, done := g.newLabel("replace"), g.newLabel("replace_next"), g.newLabel("replace_match"), g.newLabel("replace_round"), g.newLabel("replace_done")
-	g.emit(storeDW(asm.R10, int16(round), 0))
-	g.setLabel(head)
-	g.emit(asm.LoadMem(asm.R0, asm.R10, int16(round), asm.DWord), asm.JGE.Imm(asm.R0, int32(n), done))
-	g.loadWord(asm.R2, pos)
-	g.clampLength(asm.R2, 0)
-	g.scratchPtr(asm.R1, text)
-	g.emit(
-		asm.Add.Reg(asm.R1, asm.R2),
-		asm.LoadMem(asm.R3, asm.R1, 0, asm.Byte),
-		asm.JEq.Imm(asm.R3, 0, done),
-	)
-	g.loadWord(asm.R0, oldLen)
-	g.emit(asm.JEq.Imm(asm.R0, 0, next), asm.LoadMem(asm.R2, asm.R10, int16(old), asm.DWord))
-	g.matchAt(j, matched, next)
-	g.setLabel(matched)
-	g.emit(asm.LoadMem(asm.R3, asm.R10, int16(repl), asm.DWord))
-	b.appendString()
-	g.loadWord(asm.R0, oldLen)
-	g.emit(asm.AddAtomic.Mem(regScratch, asm.R0, asm.DWord, int16(pos)))
-	g.emit(asm.Ja.Label(advanced))
-	g.setLabel(next)
-	// No match here: copy one byte of s.
-	g.loadWord(asm.R2, pos)
-	g.clampLength(asm.R2, 0)
-	g.scratchPtr(asm.R1, text)
-	g.emit(asm.Add.Reg(asm.R1, asm.R2), asm.LoadMem(asm.R3, asm.R1, 0, asm.Byte))
-	b.appendByte()
-	g.emit(asm.Mov.Imm(asm.R0, 1), asm.AddAtomic.Mem(regScratch, asm.R0, asm.DWord, int16(pos)))
-	g.setLabel(advanced)
-	g.emit(
-		asm.LoadMem(asm.R0, asm.R10, int16(round), asm.DWord),
-		asm.Add.Imm(asm.R0, 1),
-		asm.StoreMem(asm.R10, int16(round), asm.R0, asm.DWord),
-		asm.Ja.Label(head),
-	)
-	g.setLabel(done)
+	g.bpfLoop(int32(n), func() {
+		at, j := g.pushStack(), g.pushStack()
+		defer g.popStack()
+		defer g.popStack()
+		matched, next, goOn := g.newLabel("replace_match"), g.newLabel("replace_next"), g.newLabel("replace_go_on")
+		g.loadWord(asm.R0, pos)
+		g.emit(asm.StoreMem(asm.R10, int16(at), asm.R0, asm.DWord))
+		g.textByte(text, at)
+		g.emit(asm.JNE.Imm(asm.R3, 0, goOn))
+		g.loopStop()
+		g.setLabel(goOn)
+		g.loadWord(asm.R0, oldLen)
+		g.emit(asm.JEq.Imm(asm.R0, 0, next))
+		g.scratchPtr(asm.R2, old)
+		g.matchAt(j, matched, next)
+		g.setLabel(matched)
+		g.scratchPtr(asm.R3, repl)
+		b.appendString()
+		g.loadWord(asm.R0, oldLen)
+		g.emit(asm.AddAtomic.Mem(regScratch, asm.R0, asm.DWord, int16(pos)))
+		g.emit(asm.Mov.Imm(asm.R0, 0), asm.Return())
+		// No match here: copy one byte of s.
+		g.setLabel(next)
+		g.textByte(text, at)
+		b.appendByte()
+		g.emit(asm.Mov.Imm(asm.R0, 1), asm.AddAtomic.Mem(regScratch, asm.R0, asm.DWord, int16(pos)))
+	})
 	b.finish()
 }
 
@@ -199,43 +197,36 @@ func emitStrReplace(g *gen, call *ast.CallExpr) {
 // escapes. An escape that does not fit ends the text. quoted puts the
 // text in double quotes, as string_quoted does.
 func (g *gen) textStr(quoted bool) {
-	n := g.c.opts.Params.StringLen
-	src, i := g.pushStack(), g.pushStack()
-	defer g.popStack()
-	defer g.popStack()
-	g.emit(asm.StoreMem(asm.R10, int16(src), asm.R0, asm.DWord))
+	n := int32(g.c.opts.Params.StringLen)
+	src := g.copyOut(asm.R0)
 	f := &fieldWords{count: g.word(), tmp: g.allocScratch(tmpSize)}
 	b := g.newBuilder()
 	// Room for the text, less the closing quote.
-	room := int32(n - 1)
+	room := n - 1
 	if quoted {
 		g.emit(asm.Mov.Imm(asm.R3, '"'))
 		b.appendByte()
 		room--
 	}
-	head, done := g.newLabel("text"), g.newLabel("text_done")
-	g.emit(storeDW(asm.R10, int16(i), 0))
-	g.setLabel(head)
-	g.emit(
-		asm.LoadMem(asm.R2, asm.R10, int16(i), asm.DWord),
-		asm.JGE.Imm(asm.R2, int32(n), done),
-		asm.LoadMem(asm.R1, asm.R10, int16(src), asm.DWord),
-		asm.Add.Reg(asm.R1, asm.R2),
-		asm.LoadMem(asm.R3, asm.R1, 0, asm.Byte),
-		asm.JEq.Imm(asm.R3, 0, done),
-	)
-	g.escapeChar(f, '"')
-	b.length(asm.R1)
-	g.loadWord(asm.R2, f.count)
-	g.emit(asm.Add.Reg(asm.R1, asm.R2), asm.JGT.Imm(asm.R1, room, done))
-	b.appendTmp(f)
-	g.emit(
-		asm.LoadMem(asm.R2, asm.R10, int16(i), asm.DWord),
-		asm.Add.Imm(asm.R2, 1),
-		asm.StoreMem(asm.R10, int16(i), asm.R2, asm.DWord),
-		asm.Ja.Label(head),
-	)
-	g.setLabel(done)
+	g.bpfLoop(n, func() {
+		g.loopIndex(n)
+		goOn, fits := g.newLabel("text_go_on"), g.newLabel("text_fits")
+		g.scratchPtr(asm.R2, src)
+		g.emit(
+			asm.Add.Reg(asm.R2, asm.R1),
+			asm.LoadMem(asm.R3, asm.R2, 0, asm.Byte),
+			asm.JNE.Imm(asm.R3, 0, goOn),
+		)
+		g.loopStop()
+		g.setLabel(goOn)
+		g.escapeChar(f, '"')
+		b.length(asm.R1)
+		g.loadWord(asm.R2, f.count)
+		g.emit(asm.Add.Reg(asm.R1, asm.R2), asm.JLE.Imm(asm.R1, room, fits))
+		g.loopStop()
+		g.setLabel(fits)
+		b.appendTmp(f)
+	})
 	if quoted {
 		g.emit(asm.Mov.Imm(asm.R3, '"'))
 		b.appendByte()
@@ -289,13 +280,13 @@ func emitIsdigit(g *gen, call *ast.CallExpr) {
 func emitStrtol(g *gen, call *ast.CallExpr) {
 	n := g.c.opts.Params.StringLen
 	g.operands(call.Args[0], call.Args[1])
-	base, neg, result := g.word(), g.word(), g.word()
+	base, neg, result, start := g.word(), g.word(), g.word(), g.word()
 	g.storeWord(base, asm.R1)
 	text := g.copyPadded()
 	g.setWord(neg, 0)
 	g.setWord(result, 0)
 
-	// No helper is called from here on: R1 keeps the text's address.
+	// R1 walks the text, past the sign and the prefix.
 	g.scratchPtr(asm.R1, text)
 	plus := g.newLabel("no_minus")
 	g.emit(asm.LoadMem(asm.R2, asm.R1, 0, asm.Byte), asm.JNE.Imm(asm.R2, '-', plus), asm.Add.Imm(asm.R1, 1))
@@ -345,31 +336,43 @@ func emitStrtol(g *gen, call *ast.CallExpr) {
 	)
 	g.setLabel(skipped)
 
-	// R1 walks the digits, R4 counts them for the verifier; the value
-	// lives in the result word.
-	head, done, digit := g.newLabel("strtol"), g.newLabel("strtol_done"), g.newLabel("strtol_digit")
-	g.emit(asm.Mov.Imm(asm.R4, 0))
-	g.setLabel(head)
-	g.emit(
-		asm.JGE.Imm(asm.R4, int32(n), done),
-		asm.LoadMem(asm.R2, asm.R1, 0, asm.Byte),
-		asm.Mov.Reg(asm.R3, asm.R2),
-		asm.Add.Imm(asm.R3, -'0'),
-		asm.JLE.Imm(asm.R3, 9, digit),
-		asm.Or.Imm(asm.R2, 0x20),
-		asm.JLT.Imm(asm.R2, 'a', done),
-		asm.JGT.Imm(asm.R2, 'f', done),
-		asm.Mov.Reg(asm.R3, asm.R2),
-		asm.Add.Imm(asm.R3, 10-'a'),
-	)
-	g.setLabel(digit)
-	g.loadWord(asm.R5, base)
-	g.emit(asm.JGE.Reg(asm.R3, asm.R5, done))
-	g.loadWord(asm.R0, result)
-	g.emit(asm.Mul.Reg(asm.R0, asm.R5), asm.Add.Reg(asm.R0, asm.R3))
-	g.storeWord(result, asm.R0)
-	g.emit(asm.Add.Imm(asm.R1, 1), asm.Add.Imm(asm.R4, 1), asm.Ja.Label(head))
-	g.setLabel(done)
+	// The digits start there; each round reads one, and the value lives
+	// in the result word.
+	g.scratchPtr(asm.R2, text)
+	g.emit(asm.Sub.Reg(asm.R1, asm.R2))
+	g.storeWord(start, asm.R1)
+	g.bpfLoop(int32(n), func() {
+		g.loopIndex(int32(n))
+		digit, notDigit := g.newLabel("strtol_digit"), g.newLabel("strtol_not_digit")
+		g.loadWord(asm.R2, start)
+		g.clampReg(asm.R2, 3)
+		g.emit(asm.Add.Reg(asm.R1, asm.R2))
+		g.scratchPtr(asm.R2, text)
+		g.emit(
+			asm.Add.Reg(asm.R2, asm.R1),
+			asm.LoadMem(asm.R2, asm.R2, 0, asm.Byte),
+			asm.Mov.Reg(asm.R3, asm.R2),
+			asm.Add.Imm(asm.R3, -'0'),
+			asm.JLE.Imm(asm.R3, 9, digit),
+			asm.Or.Imm(asm.R2, 0x20),
+			asm.JLT.Imm(asm.R2, 'a', notDigit),
+			asm.JGT.Imm(asm.R2, 'f', notDigit),
+			asm.Mov.Reg(asm.R3, asm.R2),
+			asm.Add.Imm(asm.R3, 10-'a'),
+			asm.Ja.Label(digit),
+		)
+		g.setLabel(notDigit)
+		g.loopStop()
+		g.setLabel(digit)
+		above := g.newLabel("strtol_below")
+		g.loadWord(asm.R5, base)
+		g.emit(asm.JLT.Reg(asm.R3, asm.R5, above))
+		g.loopStop()
+		g.setLabel(above)
+		g.loadWord(asm.R0, result)
+		g.emit(asm.Mul.Reg(asm.R0, asm.R5), asm.Add.Reg(asm.R0, asm.R3))
+		g.storeWord(result, asm.R0)
+	})
 	positive := g.newLabel("strtol_positive")
 	g.loadWord(asm.R0, result)
 	g.loadWord(asm.R1, neg)
