@@ -500,3 +500,64 @@ func TestProbeRead(t *testing.T) {
 		assert.ErrorContains(t, err, "destination: write of 4 bytes")
 	})
 }
+
+// loopProgram calls bpf_loop(nr, body, fp-8) with a body that adds its
+// index plus one to the word at ctx and stops (returns 1) once the word
+// exceeds stopAbove. It returns bpf_loop's result in the high half of R0
+// and the word in the low half.
+func loopProgram(nr int32, stopAbove int32) []asm.Instruction {
+	return []asm.Instruction{
+		asm.StoreImm(fp, -8, 0, asm.Word),
+		asm.StoreImm(fp, -4, 0, asm.Word),
+		asm.Mov.Imm(asm.R6, 7),
+		asm.Mov.Imm(asm.R1, nr),
+		asm.Instruction{OpCode: asm.LoadImmOp(asm.DWord), Dst: asm.R2, Src: asm.PseudoFunc, Constant: -1}.WithReference("body"),
+		asm.Mov.Reg(asm.R3, fp),
+		asm.Add.Imm(asm.R3, -8),
+		asm.Mov.Imm(asm.R4, 0),
+		asm.FnLoop.Call(),
+		// R6 survives the calls.
+		asm.Add.Reg(asm.R0, asm.R6),
+		asm.Add.Imm(asm.R0, -7),
+		asm.LSh.Imm(asm.R0, 32),
+		asm.LoadMem(asm.R1, fp, -8, asm.DWord),
+		asm.Or.Reg(asm.R0, asm.R1),
+		asm.Return(),
+
+		// body(index, ctx); it clobbers R6, which its caller keeps.
+		asm.Mov.Imm(asm.R6, 99).WithSymbol("body"),
+		asm.LoadMem(asm.R3, asm.R2, 0, asm.DWord),
+		asm.Add.Reg(asm.R3, asm.R1),
+		asm.Add.Imm(asm.R3, 1),
+		asm.StoreMem(asm.R2, 0, asm.R3, asm.DWord),
+		asm.Mov.Imm(asm.R0, 0),
+		asm.JLE.Imm(asm.R3, stopAbove, "body_end"),
+		asm.Mov.Imm(asm.R0, 1),
+		asm.Return().WithSymbol("body_end"),
+	}
+}
+
+func TestLoopHelper(t *testing.T) {
+	tests := []struct {
+		name            string
+		nr, stopAbove   int32
+		rounds, counted uint64
+	}{
+		{"all rounds", 4, 100, 4, 1 + 2 + 3 + 4},
+		{"stopped by the body", 10, 5, 3, 1 + 2 + 3},
+		{"no rounds", 0, 100, 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r0, err := run(t, nil, loopProgram(tt.nr, tt.stopAbove)...)
+			require.NoError(t, err)
+			assert.Equal(t, tt.rounds, r0>>32)
+			assert.Equal(t, tt.counted, r0&0xffffffff)
+		})
+	}
+	t.Run("too many rounds", func(t *testing.T) {
+		r0, err := run(t, nil, loopProgram(1<<24, 100)...)
+		require.NoError(t, err)
+		assert.Equal(t, uint64(negErrno(unix.E2BIG))<<32, r0&^0xffffffff)
+	})
+}
