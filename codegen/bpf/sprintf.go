@@ -30,7 +30,7 @@ func sprintfBuiltin() *builtin {
 // format, one after the other, then suffix.
 func sprintBuiltin(name, suffix string) *builtin {
 	return &builtin{
-		Builtin: sema.Builtin{Name: name, Variadic: true, Result: sema.String, ArgTypes: anyArgs},
+		Builtin: sema.Builtin{Name: name, Variadic: true, Result: sema.String, ArgTypes: scalarArgs(name)},
 		emit: func(g *gen, call *ast.CallExpr) {
 			var dirs []maps.Directive
 			for _, a := range call.Args {
@@ -43,6 +43,22 @@ func sprintBuiltin(name, suffix string) *builtin {
 			dirs = append(dirs, maps.Directive{Literal: suffix, Width: -1, Prec: -1})
 			g.sprintf(dirs, call.Args)
 		},
+	}
+}
+
+// scalarArgs accepts any number of longs and strings for name: a
+// histogram has no text of its own outside print.
+func scalarArgs(name string) func(call *ast.CallExpr) ([]sema.Type, *diag.Diagnostic) {
+	return func(call *ast.CallExpr) ([]sema.Type, *diag.Diagnostic) {
+		for _, a := range call.Args {
+			if h, ok := a.(*ast.AggregateExpr); ok {
+				if _, stat := sema.StatOp(h); !stat {
+					return nil, diag.Errorf(diag.Semantic, "S056", a.Span(), "%s cannot format a histogram", name).
+						WithHint("print it with print(), which draws it")
+				}
+			}
+		}
+		return anyArgs(call)
 	}
 }
 

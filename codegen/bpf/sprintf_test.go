@@ -8,6 +8,11 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"etap/codegen/bpf"
+	"etap/lang"
+	"etap/lang/ast"
+	"etap/sema"
 )
 
 var sprintfCases = []runCase{{
@@ -82,5 +87,27 @@ func TestSprintfMatchesPrintf(t *testing.T) {
 			want = want[:n]
 		}
 		assert.Equal(t, want, got, "sprintf(%s)", line)
+	}
+}
+
+// TestFormatDiagnostics checks the calls sema rejects for the formatting
+// builtins, each with its code.
+func TestFormatDiagnostics(t *testing.T) {
+	tests := []struct{ name, src, code string }{
+		{"memory in sprintf", `probe begin { s = sprintf("%m", 0) }`, "S054"},
+		{"histogram in sprint", `global x
+probe begin { x <<< 1; s = sprint(@hist_log(x)) }`, "S056"},
+		{"format not a literal", `probe begin { f = "%d"; s = sprintf(f, 1) }`, "S051"},
+		{"too few arguments", `probe begin { s = sprintf("%d %s", 1) }`, "S053"},
+		{"message missing", `probe begin { s = user_string2(0) }`, "S042"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			file, diags := lang.Parse("<input>", tt.src, nil)
+			requireNoErrors(t, "parse", diags, tt.src)
+			_, diags = sema.Check([]*ast.File{file}, sema.Options{Kernel: fakeKernel, Library: bpf.Library()})
+			require.True(t, diags.HasErrors())
+			assert.Equal(t, tt.code, diags.Items[0].Code)
+		})
 	}
 }
