@@ -102,9 +102,8 @@ func (b *builder) appendByte() {
 // appendLiteral appends s, a word at a time, clobbering R1-R3.
 func (b *builder) appendLiteral(s string) {
 	g := b.g
-	n := g.c.opts.Params.StringLen
-	if len(s) > n-1 {
-		s = s[:n-1]
+	if len(s) > g.c.opts.Params.Longest() {
+		s = s[:g.c.opts.Params.Longest()]
 	}
 	if s == "" {
 		return

@@ -109,9 +109,15 @@ const commLen = 16
 func emitExecname(g *gen, _ *ast.CallExpr) {
 	n := g.c.opts.Params.StringLen
 	off := g.allocScratch(n)
-	g.zeroScratch(off+commLen, n-commLen)
+	// The helper writes size bytes, the name cut to fit and its NUL.
+	size := min(commLen, g.c.opts.Params.Longest()+1)
+	if size < commLen {
+		g.zeroScratch(off, n)
+	} else {
+		g.zeroScratch(off+commLen, n-commLen)
+	}
 	g.scratchPtr(asm.R1, off)
-	g.emit(asm.Mov.Imm(asm.R2, commLen), asm.FnGetCurrentComm.Call())
+	g.emit(asm.Mov.Imm(asm.R2, int32(size)), asm.FnGetCurrentComm.Call())
 	g.scratchPtr(asm.R0, off)
 }
 

@@ -202,7 +202,7 @@ func (g *gen) textStr(quoted bool) {
 	f := &fieldWords{count: g.word(), tmp: g.allocScratch(tmpSize)}
 	b := g.newBuilder()
 	// Room for the text, less the closing quote.
-	room := n - 1
+	room := int32(g.c.opts.Params.Longest())
 	if quoted {
 		g.emit(asm.Mov.Imm(asm.R3, '"'))
 		b.appendByte()

@@ -1,6 +1,13 @@
 package bpf_test
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"etap/codegen/bpf"
+	"etap/maps"
+)
 
 var stringFuncCases = []runCase{{
 	name: "strpos and isinstr",
@@ -73,3 +80,24 @@ probe error { println("error probe") }`,
 }}
 
 func TestRunStringFuncs(t *testing.T) { testRuns(t, stringFuncCases) }
+
+// TestMaxStringLenNotWhole checks a MAXSTRINGLEN that is not a whole number
+// of words: slots are rounded up, but strings still hold MAXSTRINGLEN-1
+// bytes, whichever way they are made.
+func TestMaxStringLenNotWhole(t *testing.T) {
+	const src = `global g = "0123456789abcdefghijklmnopqrstuvwxyz"
+probe begin {
+	t = "0123456789abcdefghijklmnopqrstuvwxyz"
+	printf("%d %d %d %d %d %d\n", strlen(sprintf("%30d", 5)), strlen(t), strlen(t . t), strlen(g), strlen(text_str(t)), strlen(substr(t . t, 0, 100)))
+	printf("%s|%s|%s\n", t, str_replace(t, "a", "AAAA"), sprint(t, 1))
+}`
+	p := maps.DefaultParams()
+	p.StringLen, p.MaxStringLen = 24, 20
+	out, diags := bpf.Compile(checkScript(t, src), bpf.Options{Params: p, Sources: sourceOf(src)})
+	requireNoErrors(t, "compile", diags, src)
+	s := newSession(t, out)
+	s.runUser(bpf.UserBegin)
+	stdout, stderr := s.finish()
+	assert.Equal(t, "19 19 19 19 19 19\n0123456789abcdefghi|0123456789AAAAbcdef|0123456789abcdefghi\n", stdout)
+	assert.Empty(t, stderr)
+}

@@ -69,7 +69,7 @@ func (g *gen) concat() {
 		asm.LoadMem(asm.R3, asm.R10, int16(second), asm.DWord),
 		asm.Mov.Imm(asm.R2, int32(n)),
 		asm.FnProbeReadKernelStr.Call(),
-		asm.StoreImm(regScratch, int16(dst+n-1), 0, asm.Byte),
+		asm.StoreImm(regScratch, int16(dst+g.c.opts.Params.Longest()), 0, asm.Byte),
 	)
 	g.scratchPtr(asm.R0, dst)
 }
@@ -81,7 +81,8 @@ func (g *gen) readString(dst, size int) {
 	g.emit(asm.Mov.Imm(asm.R2, int32(size)), asm.FnProbeReadKernelStr.Call())
 }
 
-// clampLength adds delta to reg and bounds it to [0, MAXSTRINGLEN-1].
+// clampLength adds delta to reg and bounds it to [0, MAXSTRINGLEN-1], the
+// longest a string is.
 func (g *gen) clampLength(reg asm.Register, delta int32) {
 	low, high := g.newLabel("not_negative"), g.newLabel("in_range")
 	g.emit(
@@ -90,7 +91,8 @@ func (g *gen) clampLength(reg asm.Register, delta int32) {
 		asm.Mov.Imm(reg, 0),
 	)
 	g.setLabel(low)
-	g.emit(asm.JLE.Imm(reg, int32(g.c.opts.Params.StringLen-1), high), asm.Mov.Imm(reg, int32(g.c.opts.Params.StringLen-1)))
+	longest := int32(g.c.opts.Params.Longest())
+	g.emit(asm.JLE.Imm(reg, longest, high), asm.Mov.Imm(reg, longest))
 	g.setLabel(high)
 }
 
@@ -258,9 +260,9 @@ func (g *gen) copyIn(addr int, args []int, withN bool, fn asm.BuiltinFunc) int {
 		low := g.newLabel("size_positive")
 		g.emit(asm.JSGE.Imm(asm.R2, 1, low), asm.Mov.Imm(asm.R2, 1))
 		g.setLabel(low)
-		g.clampReg(asm.R2, int32(n))
+		g.clampReg(asm.R2, int32(g.c.opts.Params.Longest()+1))
 	} else {
-		g.emit(asm.Mov.Imm(asm.R2, int32(n)))
+		g.emit(asm.Mov.Imm(asm.R2, int32(g.c.opts.Params.Longest()+1)))
 	}
 	g.emit(asm.LoadMem(asm.R3, asm.R10, int16(addr), asm.DWord))
 	g.scratchPtr(asm.R1, slot)
