@@ -18,10 +18,10 @@ import (
 // handlers stay linear to verify however many pieces they append. Each
 // use of such a value bounds it afresh.
 //
-// The buffer has room for a piece of up to MAXSTRINGLEN+32 bytes written
-// at the last position, so appends need no bounds of their own: the
-// length saturates at MAXSTRINGLEN-1 where it is read, and finish cuts
-// the result there.
+// The buffer has room for a piece of up to MAXSTRINGLEN bytes written at
+// the last position, so appends need no bounds of their own: the length
+// saturates at MAXSTRINGLEN-1 where it is read, and finish cuts the result
+// there.
 type builder struct {
 	g *gen
 	// buf is the buffer's scratch offset, pos that of the length word.
@@ -30,7 +30,8 @@ type builder struct {
 	pads map[byte]int
 }
 
-// builderSlack is how far past MAXSTRINGLEN a single append may write.
+// builderSlack is room past two slots, for the last word of a literal
+// appended at the last position.
 const builderSlack = 32
 
 // newBuilder starts an empty string.

@@ -8,10 +8,10 @@ import (
 )
 
 // The string functions of stap's string tapset. Their loops run over the
-// bytes of a string slot, at most MAXSTRINGLEN rounds, and keep what a
-// round computes for the next in scratch words (see builder) so that the
-// verifier checks each round once, not once per path through it.
+// bytes of a string slot, at most MAXSTRINGLEN rounds of bpf_loop (see
+// loop.go), and keep what a round computes for the next in scratch words.
 
+// stringFuncs returns the builtins of the string tapset.
 func stringFuncs() []*builtin {
 	s, l := sema.String, sema.Long
 	return []*builtin{
