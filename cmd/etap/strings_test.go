@@ -62,3 +62,16 @@ func TestSprintfInKernelMatchesPrintf(t *testing.T) {
 		assert.Equal(t, string(want), string(got), "pair %d", i)
 	}
 }
+
+// TestUserStringVariants reads a real user-space string, the file name cat
+// opens, with each variant of user_string.
+func TestUserStringVariants(t *testing.T) {
+	script := `probe kernel.trace("syscalls:sys_enter_openat") {
+	if (pid() != target()) next
+	printf("%s|%s|%s|%s|%s\n", user_string($filename, "?"), user_string_quoted($filename),
+		user_string_n($filename, 5, "?"), user_string_n_quoted($filename, 5), user_string2($filename, "?"))
+}`
+	r := etap(t, "-e", script, "-c", "cat /etc/hostname")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, `/etc/hostname|"/etc/hostname"|/etc/|"/etc/"|/etc/hostname`+"\n")
+}
