@@ -32,6 +32,7 @@ func stringFuncs() []*builtin {
 			g.expr(call.Args[0])
 			g.textStr(false)
 		}},
+		{Builtin: sema.Builtin{Name: "text_strn", Params: []sema.Type{s, l, l}, Result: s}, emit: emitTextStrn},
 		{Builtin: sema.Builtin{Name: "string_quoted", Params: []sema.Type{s}, Result: s}, emit: func(g *gen, call *ast.CallExpr) {
 			g.expr(call.Args[0])
 			g.textStr(true)
@@ -197,20 +198,58 @@ func emitStrReplace(g *gen, call *ast.CallExpr) {
 // escapes. An escape that does not fit ends the text. quoted puts the
 // text in double quotes, as string_quoted does.
 func (g *gen) textStr(quoted bool) {
-	n := int32(g.c.opts.Params.StringLen)
 	src := g.copyOut(asm.R0)
-	f := &fieldWords{count: g.word(), tmp: g.allocScratch(tmpSize)}
-	b := g.newBuilder()
-	// Room for the text, less the closing quote.
-	room := int32(g.c.opts.Params.Longest())
+	q, limit := g.word(), g.word()
+	g.setWord(q, 0)
 	if quoted {
-		g.emit(asm.Mov.Imm(asm.R3, '"'))
-		b.appendByte()
-		room--
+		g.setWord(q, 1)
 	}
+	g.setWord(limit, 0)
+	g.escapeText(src, q, limit)
+}
+
+// emitTextStrn is text_strn(s, len, quoted): text_str of at most len
+// bytes of s (all of them if len is not positive), in double quotes if
+// quoted is not 0.
+func emitTextStrn(g *gen, call *ast.CallExpr) {
+	g.expr(call.Args[0])
+	src := g.copyOut(asm.R0)
+	q, limit := g.word(), g.word()
+	g.expr(call.Args[1])
+	g.storeWord(limit, asm.R0)
+	g.expr(call.Args[2])
+	g.storeWord(q, asm.R0)
+	g.escapeText(src, q, limit)
+}
+
+// escapeText is text_str of the string in the scratch slot src, quoted if
+// the scratch word q is not 0, and of no more than the number of bytes the
+// scratch word limit says if it is positive.
+func (g *gen) escapeText(src, q, limit int) {
+	n := int32(g.c.opts.Params.StringLen)
+	f := &fieldWords{count: g.word(), tmp: g.allocScratch(tmpSize)}
+	// room is how long the text may grow: to the longest string, less
+	// the closing quote.
+	room := g.word()
+	b := g.newBuilder()
+	g.setWord(room, int64(g.c.opts.Params.Longest()))
+	open, whole := g.newLabel("unquoted"), g.newLabel("whole")
+	g.loadWord(asm.R1, q)
+	g.emit(asm.JEq.Imm(asm.R1, 0, open), asm.Mov.Imm(asm.R3, '"'))
+	b.appendByte()
+	g.setWord(room, int64(g.c.opts.Params.Longest()-1))
+	g.setLabel(open)
+	g.loadWord(asm.R1, limit)
+	g.emit(asm.JSGT.Imm(asm.R1, 0, whole))
+	g.setWord(limit, int64(n))
+	g.setLabel(whole)
 	g.bpfLoop(n, func() {
 		g.loopIndex(n)
-		goOn, fits := g.newLabel("text_go_on"), g.newLabel("text_fits")
+		goOn, fits, inLimit := g.newLabel("text_go_on"), g.newLabel("text_fits"), g.newLabel("text_in_limit")
+		g.loadWord(asm.R2, limit)
+		g.emit(asm.JLT.Reg(asm.R1, asm.R2, inLimit))
+		g.loopStop()
+		g.setLabel(inLimit)
 		g.scratchPtr(asm.R2, src)
 		g.emit(
 			asm.Add.Reg(asm.R2, asm.R1),
@@ -222,15 +261,18 @@ func (g *gen) textStr(quoted bool) {
 		g.escapeChar(f, '"')
 		b.length(asm.R1)
 		g.loadWord(asm.R2, f.count)
-		g.emit(asm.Add.Reg(asm.R1, asm.R2), asm.JLE.Imm(asm.R1, room, fits))
+		g.emit(asm.Add.Reg(asm.R1, asm.R2))
+		g.loadWord(asm.R2, room)
+		g.emit(asm.JLE.Reg(asm.R1, asm.R2, fits))
 		g.loopStop()
 		g.setLabel(fits)
 		b.appendTmp(f)
 	})
-	if quoted {
-		g.emit(asm.Mov.Imm(asm.R3, '"'))
-		b.appendByte()
-	}
+	closed := g.newLabel("closed")
+	g.loadWord(asm.R1, q)
+	g.emit(asm.JEq.Imm(asm.R1, 0, closed), asm.Mov.Imm(asm.R3, '"'))
+	b.appendByte()
+	g.setLabel(closed)
 	b.finish()
 }
 

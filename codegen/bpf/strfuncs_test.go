@@ -41,8 +41,9 @@ var stringFuncCases = []runCase{{
 	printf("[%s]\n", text_str("a\tb\nc\"d\\e\001\377"))
 	printf("[%s]\n", string_quoted("hi\r"))
 	printf("[%s]\n", text_str(""))
+	printf("[%s] [%s] [%s]\n", text_strn("a\nbcdef", 3, 0), text_strn("abc", 0, 1), text_strn("a\"b", -1, 1))
 }`,
-	stdout: "[a\\tb\\nc\\\"d\\\\e\\001\\377]\n[\"hi\\r\"]\n[]\n",
+	stdout: "[a\\tb\\nc\\\"d\\\\e\\001\\377]\n[\"hi\\r\"]\n[]\n[a\\nb] [\"abc\"] [\"a\\\"b\"]\n",
 	kernel: true,
 }, {
 	name: "stringat and isdigit",
