@@ -122,7 +122,8 @@ func (b *builder) appendLiteral(s string) {
 }
 
 // padWith prepares fill to append copies of c: it writes MAXSTRINGLEN of
-// them to a scratch area. It must run on every path to the fills.
+// them to a scratch area. It must run on every path to the fills, and
+// for every c a fill may be asked for a run of.
 func (b *builder) padWith(c byte) {
 	g := b.g
 	n := g.c.opts.Params.StringLen
@@ -150,9 +151,14 @@ func (b *builder) padWith(c byte) {
 // area padWith wrote rather than looping, so costs the verifier nothing.
 func (b *builder) fill(c byte, count int) {
 	g := b.g
+	area, ok := b.pads[c]
+	if !ok {
+		// No field asked for such a run: the count is always 0.
+		return
+	}
 	g.emit(asm.LoadMem(asm.R4, regScratch, int16(count), asm.DWord))
 	g.clampLength(asm.R4, 0)
-	g.scratchPtr(asm.R3, b.pads[c])
+	g.scratchPtr(asm.R3, area)
 	b.appendBytes(g.c.opts.Params.StringLen - 1)
 }
 

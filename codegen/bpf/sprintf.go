@@ -1,6 +1,8 @@
 package bpf
 
 import (
+	"strings"
+
 	"github.com/cilium/ebpf/asm"
 
 	"etap/diag"
@@ -119,14 +121,18 @@ func (g *gen) format(dirs []maps.Directive, vals []fmtArg) {
 		tmp: g.allocScratch(tmpSize), str: g.allocScratch(g.c.opts.Params.StringLen),
 	}
 	b := g.newBuilder()
+	// Runs of padding: spaces or NULs up to a width, zeros up to a
+	// number's precision or, with the 0 flag, its width.
 	for _, d := range dirs {
+		width := d.Width >= 0 || d.WidthStar
+		number := d.Verb != 0 && !strings.ContainsRune("scb", rune(d.Verb))
 		switch {
-		case d.Verb == 'b':
+		case d.Verb == 'b' && width:
 			b.padWith(0)
-		case d.Verb != 0:
+		case d.Verb != 0 && width:
 			b.padWith(' ')
 		}
-		if d.Verb != 0 && d.Verb != 's' && d.Verb != 'c' && d.Verb != 'b' {
+		if number && (d.Prec >= 0 || d.PrecStar || d.Zero && width) {
 			b.padWith('0')
 		}
 	}
