@@ -335,7 +335,7 @@ func (g *gen) statExtractLive(e *ast.AggregateExpr, op maps.StatOp, mapName stri
 		g.emit(storeDW(asm.R10, int16(s), 0))
 	}
 	name := g.newLabel("cpus")
-	g.subprogram(name, e, func() {
+	g.subprogram(name, e.Span().Start, loopBody, func() {
 		// R6 keeps the CPU, R9 the caller's frame: a callee may use
 		// R6-R9 as it likes.
 		g.emit(asm.Mov.Reg(asm.R6, asm.R1), asm.Mov.Reg(asm.R9, asm.R2))
@@ -391,14 +391,7 @@ func (g *gen) statExtractLive(e *ast.AggregateExpr, op maps.StatOp, mapName stri
 		g.setLabel(name + "_stop")
 		g.emit(asm.Mov.Imm(asm.R0, 1), asm.Return())
 	})
-	g.emit(
-		asm.Mov.Imm(asm.R1, maxCPUs),
-		asm.Instruction{OpCode: asm.LoadImmOp(asm.DWord), Dst: asm.R2, Src: asm.PseudoFunc, Constant: -1}.WithReference(name),
-		asm.Mov.Reg(asm.R3, asm.R10),
-		asm.Add.Imm(asm.R3, keySlot),
-		asm.Mov.Imm(asm.R4, 0),
-		asm.FnLoop.Call(),
-	)
+	g.callLoop(maxCPUs, name, keySlot)
 	if op.NeedsData() {
 		some := g.newLabel("cpus_some")
 		g.emit(
@@ -479,7 +472,7 @@ func (g *gen) statReset(s *ast.Ident) {
 		return
 	}
 	name := g.newLabel("zero_cpus")
-	g.subprogram(name, s, func() {
+	g.subprogram(name, s.Span().Start, loopBody, func() {
 		g.emit(
 			asm.Mov.Reg(asm.R3, asm.R1),
 			storeDW(asm.R10, keySlot, 0),
@@ -496,13 +489,7 @@ func (g *gen) statReset(s *ast.Ident) {
 		g.setLabel(name + "_stop")
 		g.emit(asm.Mov.Imm(asm.R0, 1), asm.Return())
 	})
-	g.emit(
-		asm.Mov.Imm(asm.R1, maxCPUs),
-		asm.Instruction{OpCode: asm.LoadImmOp(asm.DWord), Dst: asm.R2, Src: asm.PseudoFunc, Constant: -1}.WithReference(name),
-		asm.Mov.Imm(asm.R3, 0),
-		asm.Mov.Imm(asm.R4, 0),
-		asm.FnLoop.Call(),
-	)
+	g.callLoop(maxCPUs, name, 0)
 }
 
 // histIndex emits `@hist_log(s)[b]`, in user-space probes: the count in

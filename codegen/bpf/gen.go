@@ -56,10 +56,12 @@ type gen struct {
 	referenced map[string]bool
 	dead       bool
 	// src is the script line of the statement being emitted, until its
-	// first instruction carries it.
-	src   *sourceLine
-	lines []LinePos
-	raw   int
+	// first instruction carries it; srcPos is where that statement is,
+	// for the first instruction of a subprogram it makes.
+	src    *sourceLine
+	srcPos diag.Pos
+	lines  []LinePos
+	raw    int
 
 	loops []loop
 	// actions is where the count of the statements loops ran lives: a
@@ -71,10 +73,13 @@ type gen struct {
 	iters []int
 	// returns are the functions being inlined, innermost last.
 	returns []inlined
-	// cbs are the callbacks being emitted, innermost last; subs the
-	// callbacks emitted, appended after the handler.
-	cbs  []*callback
-	subs []subprog
+	// cbs are the foreach callbacks being emitted, innermost last; subs
+	// the subprograms emitted, appended after the handler; calleeStack
+	// is the stack the subprograms the frame being emitted calls need,
+	// with those they call (see stackNeed).
+	cbs         []*callback
+	subs        []subprog
+	calleeStack int
 	// tries are the try blocks whose bodies are being emitted, innermost
 	// last: a runtime error raised in one jumps to its catch.
 	tries []tryBlock
@@ -126,9 +131,9 @@ func (g *gen) compileProbe() asm.Instructions {
 	}
 	g.stmt(g.probe.Decl.Body)
 	g.leave()
-	if g.maxStack > stackSize+keySlot {
+	if need := g.stackNeed(); need > stackSize {
 		g.c.diags.Add(diag.Errorf(diag.Codegen, "C001", g.probe.Decl.Span(),
-			"probe needs %d bytes of stack, more than BPF's %d", g.maxStack-keySlot, stackSize).
+			"probe needs %d bytes of stack, more than BPF's %d", need, stackSize).
 			WithHint("%s", g.sizeHint("split long expressions into statements with locals")))
 	}
 	if g.maxScratch > maxScratch {
@@ -150,6 +155,22 @@ func (g *gen) sizeHint(hint string) string {
 	}
 	return hint
 }
+
+// stackNeed is the stack the frame being emitted needs, with the deepest
+// chain of subprograms it calls: the kernel stacks their frames on its,
+// each rounded up to 32 bytes, and wants them all within 512 bytes. (A
+// JIT that gives tracing programs private stacks, x86-64's since Linux
+// 6.13, checks a large frame alone and accepts more; this is the rule of
+// the kernels without.)
+func (g *gen) stackNeed() int {
+	need := g.maxStack - keySlot
+	if g.calleeStack > 0 {
+		need = roundUp32(need) + g.calleeStack
+	}
+	return need
+}
+
+func roundUp32(n int) int { return (n + 31) &^ 31 }
 
 // maxScratch is the largest per-CPU map value the kernel allocates.
 const maxScratch = 32 << 10
@@ -320,6 +341,7 @@ func (g *gen) setSource(pos diag.Pos) {
 	// The line is recorded with the first instruction the statement
 	// emits: a statement after `next` emits none.
 	g.src = &sourceLine{pos: pos, text: text}
+	g.srcPos = pos
 }
 
 // pushStack reserves an 8-byte stack slot and returns its offset from R10.
