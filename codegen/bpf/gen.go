@@ -55,22 +55,18 @@ type gen struct {
 	// an instruction that never falls through.
 	referenced map[string]bool
 	dead       bool
-	// src is the script line of the statement being emitted, for its
-	// first instruction; srcPos is where that line is.
-	src    fmt.Stringer
-	srcPos diag.Pos
-	lines  []LinePos
-	raw    int
+	// src is the script line of the statement being emitted.
+	src   fmt.Stringer
+	lines []LinePos
+	raw   int
 
 	loops []loop
 	// actions is the stack slot counting the statements loops ran.
 	actions int
 	// returns are the functions being inlined, innermost last.
 	returns []inlined
-	// callbacks are the bodies of bpf_loop loops, emitted after the
-	// handler; calleeStack is the most stack one of them uses.
-	callbacks   []callback
-	calleeStack int
+	// subs are the callbacks emitted, appended after the handler.
+	subs []subprog
 }
 
 type loop struct{ brk, cont string }
@@ -108,15 +104,9 @@ func (g *gen) compileProbe() asm.Instructions {
 	}
 	g.stmt(g.probe.Decl.Body)
 	g.leave()
-	// A loop body's frame is stacked on the handler's, each rounded up
-	// to 32 bytes by the kernel.
-	need := g.maxStack - keySlot
-	if g.calleeStack > 0 {
-		need = roundUp32(need) + roundUp32(g.calleeStack-keySlot)
-	}
-	if need > stackSize {
+	if g.maxStack > stackSize+keySlot {
 		g.c.diags.Add(diag.Errorf(diag.Codegen, "C001", g.probe.Decl.Span(),
-			"probe needs %d bytes of stack, more than BPF's %d", need, stackSize).
+			"probe needs %d bytes of stack, more than BPF's %d", g.maxStack-keySlot, stackSize).
 			WithHint("split long expressions into statements with locals"))
 	}
 	if g.maxScratch > maxScratch {
@@ -124,15 +114,11 @@ func (g *gen) compileProbe() asm.Instructions {
 			"probe needs %d bytes of string and key space, more than the %d a BPF map value can hold", g.maxScratch, maxScratch).
 			WithHint("use fewer string variables or a smaller MAXSTRINGLEN"))
 	}
-	insns := g.resolveAliases(g.insns)
+	g.appendSubprograms()
+	insns := g.resolveAliases()
 	g.checkJumps(insns)
-	for i := range g.callbacks {
-		g.callbacks[i].insns = g.resolveAliases(g.callbacks[i].insns)
-	}
-	return g.appendCallbacks(insns)
+	return insns
 }
-
-func roundUp32(n int) int { return (n + 31) &^ 31 }
 
 // maxScratch is the largest per-CPU map value the kernel allocates.
 const maxScratch = 32 << 10
@@ -261,13 +247,13 @@ func (g *gen) setLabel(name string) {
 
 // resolveAliases points jumps at labels that met another label to the one
 // the instruction carries: cilium allows one symbol per instruction.
-func (g *gen) resolveAliases(insns asm.Instructions) asm.Instructions {
-	for i, ins := range insns {
+func (g *gen) resolveAliases() asm.Instructions {
+	for i, ins := range g.insns {
 		if to, ok := g.aliases[ins.Reference()]; ok {
-			insns[i] = ins.WithReference(to)
+			g.insns[i] = ins.WithReference(to)
 		}
 	}
-	return insns
+	return g.insns
 }
 
 // sourceLine is a script line attached to the instructions made from it,
@@ -295,7 +281,6 @@ func (g *gen) setSource(pos diag.Pos) {
 		}
 	}
 	g.src = sourceLine{pos: pos, text: text}
-	g.srcPos = pos
 	g.lines = append(g.lines, LinePos{Offset: g.raw, Pos: pos})
 }
 

@@ -3,6 +3,8 @@ package bpf
 import (
 	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/btf"
+
+	"etap/lang/ast"
 )
 
 // Loops over the bytes of strings (strpos, str_replace, text_str, strtol)
@@ -11,15 +13,10 @@ import (
 // what it knows at its start stops changing, where a plain loop is checked
 // once per round and, with a nested loop or branches, per round and path:
 // a plain strpos costs it over 100,000 instructions at the default
-// MAXSTRINGLEN. A body reads its round and the scratch area from its
-// arguments and keeps what lives from one round to the next in scratch
-// words. The user-space interpreter provides bpf_loop too.
-
-// callback is a loop body, emitted after the handler.
-type callback struct {
-	insns asm.Instructions
-	lines []LinePos
-}
+// MAXSTRINGLEN, the bpf_loop one 600. A body reads its round and the
+// scratch area from its arguments and keeps what lives from one round to
+// the next in scratch words. The user-space interpreter provides bpf_loop
+// too.
 
 // loopCtx is the word at the start of a body's context: the caller's
 // scratch address, the only thing a body needs from it.
@@ -28,11 +25,16 @@ const loopCtx = 0
 // bpfLoop emits bpf_loop(rounds, body, ctx). body emits the code of one
 // round with the round's index in R1 and the scratch area in regScratch;
 // it returns 1 to stop (see loopStop) and 0, by falling off its end, to go
-// on. A body has its own stack frame and may raise no runtime error.
-func (g *gen) bpfLoop(rounds int32, body func()) {
+// on. A body runs in a frame of its own and may raise no runtime error.
+func (g *gen) bpfLoop(rounds int32, pos ast.Node, body func()) {
 	name := g.newLabel("loop_body")
 	ctx := g.pushStack()
 	defer g.popStack()
+	g.subprogram(name, pos, func() {
+		g.emit(asm.LoadMem(regScratch, asm.R2, loopCtx, asm.DWord))
+		body()
+		g.emit(asm.Mov.Imm(asm.R0, 0), asm.Return())
+	})
 	g.emit(
 		asm.StoreMem(asm.R10, int16(ctx+loopCtx), regScratch, asm.DWord),
 		asm.Mov.Imm(asm.R1, rounds),
@@ -42,22 +44,6 @@ func (g *gen) bpfLoop(rounds int32, body func()) {
 		asm.Mov.Imm(asm.R4, 0),
 		asm.FnLoop.Call(),
 	)
-
-	// Emit the body aside: save what describes the handler's code.
-	insns, pending, dead, raw, lines := g.insns, g.pending, g.dead, g.raw, g.lines
-	used, most := g.stackUsed, g.maxStack
-	g.insns, g.pending, g.dead, g.raw, g.lines = nil, nil, false, 0, nil
-	g.stackUsed, g.maxStack = 0, 0
-	// The kernel wants each function's first instruction to have a line.
-	g.setSource(g.srcPos)
-	g.emit(asm.LoadMem(regScratch, asm.R2, loopCtx, asm.DWord).WithSymbol(name))
-	body()
-	g.emit(asm.Mov.Imm(asm.R0, 0), asm.Return())
-	g.insns[0] = btf.WithFuncMetadata(g.insns[0], callbackFunc(name))
-	g.callbacks = append(g.callbacks, callback{insns: g.insns, lines: g.lines})
-	g.calleeStack = max(g.calleeStack, g.maxStack)
-	g.insns, g.pending, g.dead, g.src, g.raw, g.lines = insns, pending, dead, nil, raw, lines
-	g.stackUsed, g.maxStack = used, most
 }
 
 // loopStop ends the loop from its body.
@@ -74,42 +60,52 @@ func (g *gen) loopIndex(limit int32) {
 	g.setLabel(ok)
 }
 
-// appendCallbacks puts the loop bodies after the handler's code, and their
-// line positions after its own. A program with bodies needs BTF function
-// information, the handler's too.
-func (g *gen) appendCallbacks(insns asm.Instructions) asm.Instructions {
-	if len(g.callbacks) == 0 {
-		return insns
-	}
-	insns[0] = btf.WithFuncMetadata(insns[0], &btf.Func{
-		Name:    "handler",
-		Type:    &btf.FuncProto{Return: btfInt, Params: []btf.FuncParam{{Name: "ctx", Type: &btf.Pointer{Target: &btf.Void{}}}}},
-		Linkage: btf.GlobalFunc,
-	})
-	raw := g.raw
-	for _, cb := range g.callbacks {
-		insns = append(insns, cb.insns...)
-		for _, l := range cb.lines {
-			g.lines = append(g.lines, LinePos{Offset: raw + l.Offset, Pos: l.Pos})
-		}
-		for _, ins := range cb.insns {
-			raw += int(ins.Size() / asm.InstructionSize)
-		}
-	}
-	return insns
+// subprog is a callback's code, appended after the handler's.
+type subprog struct {
+	insns asm.Instructions
+	raw   int
+	lines []LinePos
 }
 
-var btfInt = &btf.Int{Name: "long", Size: 8, Encoding: btf.Signed}
+// subprogram emits a function named name, made by body, to be appended
+// after the handler: the handler's code goes on where it was.
+func (g *gen) subprogram(name string, pos ast.Node, body func()) {
+	// A callback is a frame of its own: the caller's loops are not its to
+	// end.
+	insns, dead, pending, raw, lines, loops := g.insns, g.dead, g.pending, g.raw, g.lines, g.loops
+	g.insns, g.dead, g.pending, g.raw, g.lines, g.loops = nil, false, nil, 0, nil, nil
+	g.setLabel(name)
+	// The kernel wants line info at the start of every function.
+	g.setSource(pos.Span().Start)
+	body()
+	g.subs = append(g.subs, subprog{insns: g.insns, raw: g.raw, lines: g.lines})
+	g.insns, g.dead, g.pending, g.raw, g.lines, g.loops = insns, dead, pending, raw, lines, loops
+}
 
-// callbackFunc describes a loop body: long body(u64 index, void *ctx).
-// bpf_loop wants it static.
-func callbackFunc(name string) *btf.Func {
-	return &btf.Func{
-		Name: name,
-		Type: &btf.FuncProto{Return: btfInt, Params: []btf.FuncParam{
-			{Name: "index", Type: &btf.Int{Name: "u64", Size: 8}},
-			{Name: "ctx", Type: &btf.Pointer{Target: &btf.Void{}}},
-		}},
-		Linkage: btf.StaticFunc,
+// appendSubprograms puts the callbacks after the handler. With callbacks,
+// the kernel wants BTF function info for every function, and callbacks
+// static.
+func (g *gen) appendSubprograms() {
+	if len(g.subs) == 0 {
+		return
+	}
+	long := &btf.Int{Name: "long", Size: 8, Encoding: btf.Signed}
+	ptr := &btf.Pointer{Target: &btf.Void{}}
+	g.insns[0] = btf.WithFuncMetadata(g.insns[0], &btf.Func{
+		Name: "handler", Linkage: btf.GlobalFunc,
+		Type: &btf.FuncProto{Return: long, Params: []btf.FuncParam{{Name: "ctx", Type: ptr}}},
+	})
+	for _, s := range g.subs {
+		for _, l := range s.lines {
+			g.lines = append(g.lines, LinePos{Offset: l.Offset + g.raw, Pos: l.Pos})
+		}
+		g.raw += s.raw
+		s.insns[0] = btf.WithFuncMetadata(s.insns[0], &btf.Func{
+			Name: s.insns[0].Symbol(), Linkage: btf.StaticFunc,
+			Type: &btf.FuncProto{Return: long, Params: []btf.FuncParam{
+				{Name: "map", Type: ptr}, {Name: "key", Type: ptr}, {Name: "value", Type: ptr}, {Name: "ctx", Type: ptr},
+			}},
+		})
+		g.insns = append(g.insns, s.insns...)
 	}
 }
