@@ -56,12 +56,10 @@ type gen struct {
 	referenced map[string]bool
 	dead       bool
 	// src is the script line of the statement being emitted, until its
-	// first instruction carries it; srcPos is where that statement is,
-	// for the first instruction of a subprogram it makes.
-	src    *sourceLine
-	srcPos diag.Pos
-	lines  []LinePos
-	raw    int
+	// first instruction carries it.
+	src   *sourceLine
+	lines []LinePos
+	raw   int
 
 	loops []loop
 	// actions is where the count of the statements loops ran lives: a
@@ -341,7 +339,6 @@ func (g *gen) setSource(pos diag.Pos) {
 	// The line is recorded with the first instruction the statement
 	// emits: a statement after `next` emits none.
 	g.src = &sourceLine{pos: pos, text: text}
-	g.srcPos = pos
 }
 
 // pushStack reserves an 8-byte stack slot and returns its offset from R10.

@@ -2,6 +2,8 @@ package bpf
 
 import (
 	"github.com/cilium/ebpf/asm"
+
+	"etap/lang/ast"
 )
 
 // Loops over the bytes of strings (strpos, str_replace, text_str, strtol)
@@ -10,22 +12,23 @@ import (
 // what it knows at its start stops changing, where a plain loop is checked
 // once per round and, with a nested loop or branches, per round and path:
 // a plain strpos costs it over 100,000 instructions at the default
-// MAXSTRINGLEN. A body reads its round and the scratch area from its
-// arguments and keeps what lives from one round to the next in scratch
-// words. The user-space interpreter provides bpf_loop too.
+// MAXSTRINGLEN, the bpf_loop one 600. A body reads its round and the
+// scratch area from its arguments and keeps what lives from one round to
+// the next in scratch words. The user-space interpreter provides bpf_loop
+// too.
 
 // loopCtx is the word at the start of a body's context: the caller's
 // scratch address, the only thing a body needs from it.
 const loopCtx = 0
 
-// bpfLoop emits bpf_loop(rounds, body, ctx). body emits the code of one
-// round with the round's index in R1 and the scratch area in regScratch;
-// it returns 1 to stop (see loopStop) and 0, by falling off its end, to go
-// on. A body has a frame of its own, empty at its start, and may raise no
-// runtime error.
-func (g *gen) bpfLoop(rounds int32, body func()) {
+// bpfLoop emits bpf_loop(rounds, body, ctx) for the call at pos. body
+// emits the code of one round with the round's index in R1 and the scratch
+// area in regScratch; it returns 1 to stop (see loopStop) and 0, by
+// falling off its end, to go on. A body has a frame of its own, empty at
+// its start, and may raise no runtime error.
+func (g *gen) bpfLoop(rounds int32, pos ast.Node, body func()) {
 	name := g.newLabel("loop_body")
-	g.subprogram(name, g.srcPos, loopBody, func() {
+	g.subprogram(name, pos.Span().Start, loopBody, func() {
 		g.emit(asm.LoadMem(regScratch, asm.R2, loopCtx, asm.DWord))
 		body()
 		g.emit(asm.Mov.Imm(asm.R0, 0), asm.Return())

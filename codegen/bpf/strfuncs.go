@@ -30,12 +30,12 @@ func stringFuncs() []*builtin {
 		{Builtin: sema.Builtin{Name: "str_replace", Params: []sema.Type{s, s, s}, Result: s}, emit: emitStrReplace},
 		{Builtin: sema.Builtin{Name: "text_str", Params: []sema.Type{s}, Result: s}, emit: func(g *gen, call *ast.CallExpr) {
 			g.expr(call.Args[0])
-			g.textStr(false)
+			g.textStr(false, call)
 		}},
 		{Builtin: sema.Builtin{Name: "text_strn", Params: []sema.Type{s, l, l}, Result: s}, emit: emitTextStrn},
 		{Builtin: sema.Builtin{Name: "string_quoted", Params: []sema.Type{s}, Result: s}, emit: func(g *gen, call *ast.CallExpr) {
 			g.expr(call.Args[0])
-			g.textStr(true)
+			g.textStr(true, call)
 		}},
 	}
 }
@@ -102,7 +102,7 @@ func (g *gen) strpos(call *ast.CallExpr) {
 	text := g.copyPadded()
 	result := g.word()
 	g.setWord(result, -1)
-	g.bpfLoop(n, func() {
+	g.bpfLoop(n, call, func() {
 		g.loopIndex(n)
 		i, j := g.pushStack(), g.pushStack()
 		defer g.popStack()
@@ -163,7 +163,7 @@ func emitStrReplace(g *gen, call *ast.CallExpr) {
 	g.storeWord(oldLen, asm.R0)
 	g.setWord(pos, 0)
 	b := g.newBuilder()
-	g.bpfLoop(int32(n), func() {
+	g.bpfLoop(int32(n), call, func() {
 		at, j := g.pushStack(), g.pushStack()
 		defer g.popStack()
 		defer g.popStack()
@@ -197,7 +197,7 @@ func emitStrReplace(g *gen, call *ast.CallExpr) {
 // printable ASCII other than `"` and backslash as itself, the rest as C
 // escapes. An escape that does not fit ends the text. quoted puts the
 // text in double quotes, as string_quoted does.
-func (g *gen) textStr(quoted bool) {
+func (g *gen) textStr(quoted bool, pos ast.Node) {
 	src := g.copyOut(asm.R0)
 	q, limit := g.word(), g.word()
 	g.setWord(q, 0)
@@ -205,7 +205,7 @@ func (g *gen) textStr(quoted bool) {
 		g.setWord(q, 1)
 	}
 	g.setWord(limit, 0)
-	g.escapeText(src, q, limit)
+	g.escapeText(src, q, limit, pos)
 }
 
 // emitTextStrn is text_strn(s, len, quoted): text_str of at most len
@@ -219,13 +219,13 @@ func emitTextStrn(g *gen, call *ast.CallExpr) {
 	g.storeWord(limit, asm.R0)
 	g.expr(call.Args[2])
 	g.storeWord(q, asm.R0)
-	g.escapeText(src, q, limit)
+	g.escapeText(src, q, limit, call)
 }
 
 // escapeText is text_str of the string in the scratch slot src, quoted if
 // the scratch word q is not 0, and of no more than the number of bytes the
 // scratch word limit says if it is positive.
-func (g *gen) escapeText(src, q, limit int) {
+func (g *gen) escapeText(src, q, limit int, pos ast.Node) {
 	n := int32(g.c.opts.Params.StringLen)
 	f := &fieldWords{count: g.word(), tmp: g.allocScratch(tmpSize)}
 	// room is how long the text may grow: to the longest string, less
@@ -243,7 +243,7 @@ func (g *gen) escapeText(src, q, limit int) {
 	g.emit(asm.JSGT.Imm(asm.R1, 0, whole))
 	g.setWord(limit, int64(n))
 	g.setLabel(whole)
-	g.bpfLoop(n, func() {
+	g.bpfLoop(n, pos, func() {
 		g.loopIndex(n)
 		goOn, fits, inLimit := g.newLabel("text_go_on"), g.newLabel("text_fits"), g.newLabel("text_in_limit")
 		g.loadWord(asm.R2, limit)
@@ -383,7 +383,7 @@ func emitStrtol(g *gen, call *ast.CallExpr) {
 	g.scratchPtr(asm.R2, text)
 	g.emit(asm.Sub.Reg(asm.R1, asm.R2))
 	g.storeWord(start, asm.R1)
-	g.bpfLoop(int32(n), func() {
+	g.bpfLoop(int32(n), call, func() {
 		g.loopIndex(int32(n))
 		digit, notDigit := g.newLabel("strtol_digit"), g.newLabel("strtol_not_digit")
 		g.loadWord(asm.R2, start)

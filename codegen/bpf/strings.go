@@ -216,7 +216,7 @@ func quotedCopy(name string, fn asm.BuiltinFunc, withN bool) *builtin {
 			fault, end := g.newLabel("quote_fault"), g.newLabel("quote_end")
 			g.emit(asm.JSLT.Imm(asm.R0, 0, fault))
 			g.scratchPtr(asm.R0, slot)
-			g.textStr(true)
+			g.textStr(true, call)
 			g.emit(asm.Ja.Label(end))
 			g.setLabel(fault)
 			addr := g.word()

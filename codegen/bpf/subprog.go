@@ -78,7 +78,7 @@ func (g *gen) subprogram(name string, pos diag.Pos, kind calleeKind, body func()
 	// iterators are not its to end, nor the caller's catch blocks its to
 	// jump to (an error in a kernel foreach ends the probe), nor the
 	// caller's callback its to leave.
-	insns, dead, pending, raw, lines, src, srcPos := g.insns, g.dead, g.pending, g.raw, g.lines, g.src, g.srcPos
+	insns, dead, pending, raw, lines, src := g.insns, g.dead, g.pending, g.raw, g.lines, g.src
 	loops, iters, tries, cbs := g.loops, g.iters, g.tries, g.cbs
 	used, most, callee := g.stackUsed, g.maxStack, g.calleeStack
 	g.insns, g.dead, g.pending, g.raw, g.lines = nil, false, nil, 0, nil
@@ -94,7 +94,7 @@ func (g *gen) subprogram(name string, pos diag.Pos, kind calleeKind, body func()
 	body()
 	need := roundUp32(g.stackNeed())
 	g.subs = append(g.subs, subprog{insns: g.insns, raw: g.raw, lines: g.lines, params: kind.params})
-	g.insns, g.dead, g.pending, g.raw, g.lines, g.src, g.srcPos = insns, dead, pending, raw, lines, src, srcPos
+	g.insns, g.dead, g.pending, g.raw, g.lines, g.src = insns, dead, pending, raw, lines, src
 	g.loops, g.iters, g.tries, g.cbs = loops, iters, tries, cbs
 	g.stackUsed, g.maxStack, g.calleeStack = used, most, callee
 	if dead {
