@@ -91,9 +91,13 @@ const (
 
 // Params are the sizes a compile was made with.
 type Params struct {
-	// StringLen is MAXSTRINGLEN: every string slot is this many bytes,
-	// NUL-terminated and zero-padded after the NUL.
+	// StringLen is the size of every string slot, NUL-terminated and
+	// zero-padded after the NUL: MAXSTRINGLEN rounded up to whole words,
+	// since slots are copied and compared a word at a time.
 	StringLen int
+	// MaxStringLen is MAXSTRINGLEN as given: a string holds at most
+	// MaxStringLen-1 bytes. 0 means StringLen.
+	MaxStringLen int
 	// MaxMapEntries is MAXMAPENTRIES, the default capacity of an array.
 	MaxMapEntries int
 }
@@ -101,6 +105,14 @@ type Params struct {
 // DefaultParams returns the parameters used when no -D overrides them.
 func DefaultParams() Params {
 	return Params{StringLen: DefaultStringLen, MaxMapEntries: DefaultMaxMapEntries}
+}
+
+// Longest returns how many bytes a string holds at most, MAXSTRINGLEN-1.
+func (p Params) Longest() int {
+	if p.MaxStringLen > 0 && p.MaxStringLen < p.StringLen {
+		return p.MaxStringLen - 1
+	}
+	return p.StringLen - 1
 }
 
 // SizeOf returns the size of a slot holding a value of type t.
@@ -149,7 +161,7 @@ func LongValue(v int64) Value { return Value{Type: Long, Long: v} }
 func StringValue(s string) Value { return Value{Type: String, Str: s} }
 
 // PackTuple encodes values as a packed tuple of the given types. Strings
-// longer than StringLen-1 bytes are truncated, as the kernel side does.
+// longer than Longest bytes are truncated, as the kernel side does.
 func (p Params) PackTuple(types []Type, vals []Value) []byte {
 	b := make([]byte, p.TupleSize(types))
 	offs := p.TupleOffsets(types)
@@ -160,8 +172,8 @@ func (p Params) PackTuple(types []Type, vals []Value) []byte {
 			binary.LittleEndian.PutUint64(b[o:], uint64(vals[i].Long))
 		case String:
 			s := vals[i].Str
-			if len(s) > p.StringLen-1 {
-				s = s[:p.StringLen-1]
+			if len(s) > p.Longest() {
+				s = s[:p.Longest()]
 			}
 			copy(b[o:], s)
 		}

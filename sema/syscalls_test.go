@@ -16,11 +16,6 @@ import (
 	"etap/sema"
 )
 
-// needSprintf are the alias variables that format numbers with sprintf,
-// which kernel probes get from the wt-strings branch; until it is merged
-// these tests leave them out (the run corpus checks them).
-var needSprintf = map[string]bool{"argstr": true, "retstr": true, "dfd_str": true}
-
 // TestSyscallAliasesElaborate checks syscall.NAME and syscall.NAME.return
 // for every system call of this machine's kernel, each reading all its
 // variables.
@@ -49,9 +44,7 @@ func TestSyscallAliasesElaborate(t *testing.T) {
 		vars := aliasVars(t, kernel, point)
 		var reads []string
 		for i, v := range vars {
-			if !needSprintf[v] {
-				reads = append(reads, fmt.Sprintf("r%d = %s", i, v))
-			}
+			reads = append(reads, fmt.Sprintf("r%d = %s", i, v))
 		}
 		src := fmt.Sprintf("probe %s { %s }", point, strings.Join(reads, "; "))
 		f, diags := lang.Parse("t.stp", src, nil)

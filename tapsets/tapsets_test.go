@@ -73,19 +73,12 @@ func assignedVars(a *ast.AliasDecl) []string {
 	return vars
 }
 
-// needSprintf are the variables that format numbers with sprintf, which
-// kernel probes get from the wt-strings branch: until it is merged, this
-// test leaves them out and the run corpus (testdata/run) checks them.
-var needSprintf = map[string]bool{"argstr": true, "retstr": true, "dfd_str": true, "env_str": true}
-
 // readAll gives statements that read every variable the alias assigns,
 // so that none of them is dropped.
 func readAll(a *ast.AliasDecl) string {
 	var s string
 	for i, v := range assignedVars(a) {
-		if !needSprintf[v] {
-			s += fmt.Sprintf("read%d = %s; ", i, v)
-		}
+		s += fmt.Sprintf("read%d = %s; ", i, v)
 	}
 	return s
 }

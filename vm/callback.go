@@ -69,8 +69,11 @@ func (m *machine) loop(n, fn, ctx, flags uint64) (uint64, error) {
 	if fn&^0xffffffff != funcTag || fn&0xffffffff >= uint64(len(m.p.code)) {
 		return 0, fmt.Errorf("argument %#x is not a callback", fn)
 	}
-	if flags != 0 || n > maxLoops {
+	if flags != 0 {
 		return negErrno(unix.EINVAL), nil
+	}
+	if n > maxLoops {
+		return negErrno(unix.E2BIG), nil
 	}
 	for i := range n {
 		stop, err := m.callback(int(fn&0xffffffff), i, ctx)
@@ -99,6 +102,9 @@ func (m *machine) callback(pc int, args ...uint64) (uint64, error) {
 	clear(m.regions[regionStack+m.depth].data)
 	r[10] = pointer(regionStack+m.depth, stackSize)
 	copy(r[1:], args)
+	for i := len(args) + 1; i <= 5; i++ {
+		r[i] = poison // not arguments: the verifier forbids reading them
+	}
 	r0, err := m.run(pc, m.depth)
 	if err != nil {
 		return 0, err

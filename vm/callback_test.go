@@ -7,6 +7,7 @@ import (
 	"github.com/cilium/ebpf/asm"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 )
 
 // funcRef loads the address of the function at label into dst.
@@ -74,36 +75,67 @@ func TestForEachElem(t *testing.T) {
 	assert.Equal(t, 3, n)
 }
 
-// TestBPFLoop runs bpf_loop until the callback stops it at index 3.
-func TestBPFLoop(t *testing.T) {
-	insns := asm.Instructions{
-		asm.Mov.Imm(asm.R0, 0),
-		asm.StoreMem(fp, -8, asm.R0, asm.DWord),
-		asm.Mov.Imm(asm.R1, 100),
+// loopProgram calls bpf_loop(nr, body, fp-8) with a body that adds its
+// index plus one to the word at ctx and stops (returns 1) once the word
+// exceeds stopAbove. It returns bpf_loop's result in the high half of R0
+// and the word in the low half. The body clobbers R6, which must survive.
+func loopProgram(nr int32, stopAbove int32) []asm.Instruction {
+	return []asm.Instruction{
+		asm.StoreImm(fp, -8, 0, asm.Word),
+		asm.StoreImm(fp, -4, 0, asm.Word),
+		asm.Mov.Imm(asm.R6, 7),
+		asm.Mov.Imm(asm.R1, nr),
 		funcRef(asm.R2, "body"),
 		asm.Mov.Reg(asm.R3, fp),
 		asm.Add.Imm(asm.R3, -8),
 		asm.Mov.Imm(asm.R4, 0),
 		asm.FnLoop.Call(),
-		asm.Mul.Imm(asm.R0, 100),
+		// R6 survives the calls.
+		asm.Add.Reg(asm.R0, asm.R6),
+		asm.Add.Imm(asm.R0, -7),
+		asm.LSh.Imm(asm.R0, 32),
 		asm.LoadMem(asm.R1, fp, -8, asm.DWord),
-		asm.Add.Reg(asm.R0, asm.R1),
+		asm.Or.Reg(asm.R0, asm.R1),
 		asm.Return(),
 
-		// body(i, ctx): *ctx += i; stop at i == 3.
-		asm.LoadMem(asm.R3, asm.R2, 0, asm.DWord).WithSymbol("body"),
+		// body(index, ctx); it clobbers R6, which its caller keeps.
+		asm.Mov.Imm(asm.R6, 99).WithSymbol("body"),
+		asm.LoadMem(asm.R3, asm.R2, 0, asm.DWord),
 		asm.Add.Reg(asm.R3, asm.R1),
+		asm.Add.Imm(asm.R3, 1),
 		asm.StoreMem(asm.R2, 0, asm.R3, asm.DWord),
 		asm.Mov.Imm(asm.R0, 0),
-		asm.JNE.Imm(asm.R1, 3, "go_on"),
+		asm.JLE.Imm(asm.R3, stopAbove, "body_end"),
 		asm.Mov.Imm(asm.R0, 1),
-		asm.Return().WithSymbol("go_on"),
+		asm.Return().WithSymbol("body_end"),
 	}
-	p, err := New(insns, nil)
-	require.NoError(t, err)
-	r0, err := p.Run(nil)
-	require.NoError(t, err)
-	assert.Equal(t, uint64(4*100+6), r0)
+}
+
+// TestBPFLoop runs bpf_loop to its end, until the body stops it, for no
+// rounds, and refuses too many rounds as the kernel does.
+func TestBPFLoop(t *testing.T) {
+	tests := []struct {
+		name            string
+		nr, stopAbove   int32
+		rounds, counted uint64
+	}{
+		{"all rounds", 4, 100, 4, 1 + 2 + 3 + 4},
+		{"stopped by the body", 10, 5, 3, 1 + 2 + 3},
+		{"no rounds", 0, 100, 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r0, err := run(t, nil, loopProgram(tt.nr, tt.stopAbove)...)
+			require.NoError(t, err)
+			assert.Equal(t, tt.rounds, r0>>32)
+			assert.Equal(t, tt.counted, r0&0xffffffff)
+		})
+	}
+	t.Run("too many rounds", func(t *testing.T) {
+		r0, err := run(t, nil, loopProgram(1<<24, 100)...)
+		require.NoError(t, err)
+		assert.Equal(t, uint64(negErrno(unix.E2BIG))<<32, r0&^0xffffffff)
+	})
 }
 
 // TestCallbackNotAFunction refuses a callback argument that is no
@@ -121,6 +153,22 @@ func TestCallbackNotAFunction(t *testing.T) {
 	require.NoError(t, err)
 	_, err = p.Run(nil)
 	assert.ErrorContains(t, err, "is not a callback")
+}
+
+// TestCallbackAddressNotAPointer faults on a load through a callback's
+// address, which names code, not memory.
+func TestCallbackAddressNotAPointer(t *testing.T) {
+	insns := asm.Instructions{
+		funcRef(asm.R1, "body"),
+		asm.LoadMem(asm.R0, asm.R1, 0, asm.DWord),
+		asm.Return(),
+		asm.Mov.Imm(asm.R0, 0).WithSymbol("body"),
+		asm.Return(),
+	}
+	p, err := New(insns, nil)
+	require.NoError(t, err)
+	_, err = p.Run(nil)
+	assert.ErrorContains(t, err, "read of 8 bytes through a callback's address")
 }
 
 // TestLookupPercpu reads each CPU's value, and nothing past the last CPU

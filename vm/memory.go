@@ -141,6 +141,8 @@ func (m *machine) accessError(addr, n uint64, write bool) error {
 	switch {
 	case addr&^0xffffffff == mapHandleTag:
 		return fmt.Errorf("%s of %d bytes through a map handle, not a pointer", verb, n)
+	case addr&^0xffffffff == funcTag:
+		return fmt.Errorf("%s of %d bytes through a callback's address, not a pointer", verb, n)
 	case id < regionStack || id >= int64(len(m.regions)):
 		return fmt.Errorf("%s of %d bytes at %#x: not a pointer", verb, n, addr)
 	}

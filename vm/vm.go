@@ -392,7 +392,8 @@ func (l *loader) decodeLoadImm64(i int, ins *asm.Instruction, in *insn) error {
 	case asm.PseudoFunc:
 		// A callback's address, for bpf_for_each_map_elem: a constant
 		// that names the instruction it starts at.
-		t, err := l.target(i, ins, ins.Constant)
+		// The offset is the low word of the 64-bit immediate.
+		t, err := l.target(i, ins, int64(int32(ins.Constant)))
 		if err != nil {
 			return err
 		}

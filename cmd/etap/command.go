@@ -367,6 +367,7 @@ func parseDefines(defines []string) (bpf.Options, error) {
 				return o, fmt.Errorf("-D %s: at most %d", d, maxStringLen)
 			}
 			o.Params.StringLen = max(16, (n+7)&^7)
+			o.Params.MaxStringLen = n
 		case "MAXMAPENTRIES":
 			o.Params.MaxMapEntries = n
 		case "MAXACTION":

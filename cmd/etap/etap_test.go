@@ -133,7 +133,9 @@ probe timer.s(2) { foreach (k in c- limit 5) printf("%-16s %d\n", k, c[k]); exit
 		}
 		last = n
 	}
-	assert.Regexp(t, `^getpid `, r.stdout, "the busiest process comes first")
+	// Other busy processes may outrun it on a shared machine; it must
+	// be among the five.
+	assert.Regexp(t, `(?m)^getpid `, r.stdout, "the busy process is in the top five")
 }
 
 func TestParseErrorIsPositioned(t *testing.T) {

@@ -335,7 +335,7 @@ func (g *gen) statExtractLive(e *ast.AggregateExpr, op maps.StatOp, mapName stri
 		g.emit(storeDW(asm.R10, int16(s), 0))
 	}
 	name := g.newLabel("cpus")
-	g.subprogram(name, e, func() {
+	g.subprogram(name, e.Span().Start, loopBody, func() {
 		// R6 keeps the CPU, R9 the caller's frame: a callee may use
 		// R6-R9 as it likes.
 		g.emit(asm.Mov.Reg(asm.R6, asm.R1), asm.Mov.Reg(asm.R9, asm.R2))
@@ -392,7 +392,7 @@ func (g *gen) statExtractLive(e *ast.AggregateExpr, op maps.StatOp, mapName stri
 		g.setLabel(name + "_stop")
 		g.emit(asm.Mov.Imm(asm.R0, 1), asm.Return())
 	})
-	g.loopCPUs(name)
+	g.callLoop(maxCPUs, name, keySlot)
 	if op.NeedsData() {
 		some := g.newLabel("cpus_some")
 		g.emit(
@@ -419,6 +419,10 @@ func (g *gen) statExtractLive(e *ast.AggregateExpr, op maps.StatOp, mapName stri
 		g.emit(asm.LoadMem(asm.R0, asm.R10, int16(extreme), asm.DWord))
 	}
 }
+
+// maxCPUs bounds the CPUs a kernel probe merges, the kernel's largest
+// NR_CPUS; the loop ends at the last CPU there is.
+const maxCPUs = 8192
 
 // raiseIfEmpty raises stap's error when a statistics helper returned 1.
 func (g *gen) raiseIfEmpty(e *ast.AggregateExpr) {
@@ -469,7 +473,7 @@ func (g *gen) statReset(s *ast.Ident) {
 		return
 	}
 	name := g.newLabel("zero_cpus")
-	g.subprogram(name, s, func() {
+	g.subprogram(name, s.Span().Start, loopBody, func() {
 		g.emit(
 			asm.Mov.Reg(asm.R3, asm.R1),
 			storeDW(asm.R10, keySlot, 0),
@@ -486,7 +490,7 @@ func (g *gen) statReset(s *ast.Ident) {
 		g.setLabel(name + "_stop")
 		g.emit(asm.Mov.Imm(asm.R0, 1), asm.Return())
 	})
-	g.loopCPUs(name)
+	g.callLoop(maxCPUs, name, 0)
 }
 
 // histIndex emits `@hist_log(s)[b]`, in user-space probes: the count in

@@ -40,8 +40,16 @@ func init() {
 		}},
 		{Builtin: sema.Builtin{Name: "strlen", Params: []sema.Type{sema.String}, Result: sema.Long}, emit: emitStrlen},
 		{Builtin: sema.Builtin{Name: "substr", Params: []sema.Type{sema.String, sema.Long, sema.Long}, Result: sema.String}, emit: emitSubstr},
-		stringCopy("user_string", "user", asm.FnProbeReadUserStr),
-		stringCopy("kernel_string", "kernel", asm.FnProbeReadKernelStr),
+		stringCopy("user_string", "user", asm.FnProbeReadUserStr, false, optionalMessage),
+		stringCopy("user_string2", "user", asm.FnProbeReadUserStr, false, requiredMessage),
+		stringCopy("user_string_n", "user", asm.FnProbeReadUserStr, true, optionalMessage),
+		stringCopy("user_string_n2", "user", asm.FnProbeReadUserStr, true, requiredMessage),
+		stringCopy("kernel_string", "kernel", asm.FnProbeReadKernelStr, false, optionalMessage),
+		stringCopy("kernel_string2", "kernel", asm.FnProbeReadKernelStr, false, requiredMessage),
+		stringCopy("kernel_string_n", "kernel", asm.FnProbeReadKernelStr, true, optionalMessage),
+		quotedCopy("user_string_quoted", asm.FnProbeReadUserStr, false),
+		quotedCopy("user_string_n_quoted", asm.FnProbeReadUserStr, true),
+		quotedCopy("kernel_string_quoted", asm.FnProbeReadKernelStr, false),
 		tableBuiltin("syscall_name", syscallTable),
 		tableBuiltin("errno_str", errnoTable),
 		printfBuiltin(),
@@ -50,12 +58,16 @@ func init() {
 		printdBuiltin("printd", ""),
 		printdBuiltin("printdln", "\n"),
 		logBuiltin(),
+		sprintfBuiltin(),
+		sprintBuiltin("sprint", ""),
+		sprintBuiltin("sprintln", "\n"),
 	}
 	list = append(list, argBuiltins()...)
 	list = append(list, usymBuiltins()...)
 	list = append(list, errorBuiltins()...)
 	list = append(list, symbolBuiltins()...)
 	list = append(list, userNumberBuiltins()...)
+	list = append(list, stringFuncs()...)
 	builtins = map[string]*builtin{}
 	for _, b := range list {
 		builtins[b.Name] = b
@@ -115,9 +127,15 @@ const commLen = 16
 func emitExecname(g *gen, _ *ast.CallExpr) {
 	n := g.c.opts.Params.StringLen
 	off := g.allocScratch(n)
-	g.zeroScratch(off+commLen, n-commLen)
+	// The helper writes size bytes, the name cut to fit and its NUL.
+	size := min(commLen, g.c.opts.Params.Longest()+1)
+	if size < commLen {
+		g.zeroScratch(off, n)
+	} else {
+		g.zeroScratch(off+commLen, n-commLen)
+	}
 	g.scratchPtr(asm.R1, off)
-	g.emit(asm.Mov.Imm(asm.R2, commLen), asm.FnGetCurrentComm.Call())
+	g.emit(asm.Mov.Imm(asm.R2, int32(size)), asm.FnGetCurrentComm.Call())
 	g.scratchPtr(asm.R0, off)
 }
 

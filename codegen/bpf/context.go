@@ -180,7 +180,7 @@ func (g *gen) readMemory(rd sema.Read, read asm.BuiltinFunc) {
 // the helper writes only the string and its terminator, and slots are
 // compared and hashed whole.
 func (g *gen) readKernelString(off, limit int) {
-	n := g.c.opts.Params.StringLen
+	n := g.c.opts.Params.Longest() + 1
 	if limit > 0 && limit < n {
 		n = limit
 	}

@@ -308,8 +308,8 @@ func unparen(e ast.Expr) ast.Expr {
 // stringLit builds a literal in a scratch slot, a word at a time.
 func (g *gen) stringLit(s string) {
 	n := g.c.opts.Params.StringLen
-	if len(s) > n-1 {
-		s = s[:n-1]
+	if len(s) > g.c.opts.Params.Longest() {
+		s = s[:g.c.opts.Params.Longest()]
 	}
 	off := g.allocScratch(n)
 	for i := 0; i < n; i += 8 {

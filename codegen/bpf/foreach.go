@@ -4,7 +4,6 @@ import (
 	"slices"
 
 	"github.com/cilium/ebpf/asm"
-	"github.com/cilium/ebpf/btf"
 
 	"etap/diag"
 	"etap/lang/ast"
@@ -47,13 +46,6 @@ type callback struct {
 	brk, cont string
 }
 
-// subprog is a callback's code, appended after the handler's.
-type subprog struct {
-	insns asm.Instructions
-	raw   int
-	lines []LinePos
-}
-
 // forEachElem emits a bpf_for_each_map_elem over the map named mapName
 // whose callback runs body. body ends by falling through (next element)
 // or by jumping to cb.brk (stop); leave() in it leaves the probe. keep are
@@ -68,7 +60,7 @@ func (g *gen) forEachElem(mapName string, pos ast.Node, keep []int, body func(cb
 	cb.ctxArg, cb.key, cb.value = g.pushStack(), g.pushStack(), g.pushStack()
 	name := g.newLabel("each")
 	cb.brk, cb.cont = g.newLabel("each_break"), g.newLabel("each_next")
-	g.subprogram(name, pos, func() { g.callbackBody(cb, body) })
+	g.subprogram(name, pos.Span().Start, eachCallback, func() { g.callbackBody(cb, body) })
 
 	g.emit(
 		asm.LoadMapPtr(asm.R1, 0).WithReference(mapName),
@@ -147,74 +139,6 @@ func (g *gen) leaveCallback(cb *callback) {
 		asm.Mov.Imm(asm.R0, 1),
 		asm.Return(),
 	)
-}
-
-// funcAddr loads the address of the function named name into dst, for a
-// helper that calls it back. Its constant is -1 until cilium links it.
-func funcAddr(dst asm.Register, name string) asm.Instruction {
-	return asm.Instruction{OpCode: asm.LoadImmOp(asm.DWord), Dst: dst, Src: asm.PseudoFunc, Constant: -1}.WithReference(name)
-}
-
-// loopCPUs calls the function named name for each CPU with bpf_loop: its
-// arguments are the CPU number and the caller's frame at keySlot; it
-// returns 1 past the last CPU, which bpf_map_lookup_percpu_elem finds.
-func (g *gen) loopCPUs(name string) {
-	g.emit(
-		asm.Mov.Imm(asm.R1, maxCPUs),
-		funcAddr(asm.R2, name),
-		asm.Mov.Reg(asm.R3, asm.R10),
-		asm.Add.Imm(asm.R3, keySlot),
-		asm.Mov.Imm(asm.R4, 0),
-		asm.FnLoop.Call(),
-	)
-}
-
-// maxCPUs bounds the CPUs a kernel probe visits, the kernel's largest
-// NR_CPUS; the loop ends at the last CPU there is.
-const maxCPUs = 8192
-
-// subprogram emits a function named name, made by body, to be appended
-// after the handler: the handler's code goes on where it was.
-func (g *gen) subprogram(name string, pos ast.Node, body func()) {
-	// A callback is a frame of its own: the caller's loops and their
-	// iterators are not its to end, nor the caller's catch blocks its to
-	// jump to (an error in a kernel foreach ends the probe).
-	insns, dead, pending, raw, lines, loops, iters, tries := g.insns, g.dead, g.pending, g.raw, g.lines, g.loops, g.iters, g.tries
-	g.insns, g.dead, g.pending, g.raw, g.lines, g.loops, g.iters, g.tries = nil, false, nil, 0, nil, nil, nil, nil
-	g.setLabel(name)
-	// The kernel wants line info at the start of every function.
-	g.setSource(pos.Span().Start)
-	body()
-	g.subs = append(g.subs, subprog{insns: g.insns, raw: g.raw, lines: g.lines})
-	g.insns, g.dead, g.pending, g.raw, g.lines, g.loops, g.iters, g.tries = insns, dead, pending, raw, lines, loops, iters, tries
-}
-
-// appendSubprograms puts the callbacks after the handler. With callbacks,
-// the kernel wants BTF function info for every function, and callbacks
-// static.
-func (g *gen) appendSubprograms() {
-	if len(g.subs) == 0 {
-		return
-	}
-	long := &btf.Int{Name: "long", Size: 8, Encoding: btf.Signed}
-	ptr := &btf.Pointer{Target: &btf.Void{}}
-	g.insns[0] = btf.WithFuncMetadata(g.insns[0], &btf.Func{
-		Name: "handler", Linkage: btf.GlobalFunc,
-		Type: &btf.FuncProto{Return: long, Params: []btf.FuncParam{{Name: "ctx", Type: ptr}}},
-	})
-	for _, s := range g.subs {
-		for _, l := range s.lines {
-			g.lines = append(g.lines, LinePos{Offset: l.Offset + g.raw, Pos: l.Pos})
-		}
-		g.raw += s.raw
-		s.insns[0] = btf.WithFuncMetadata(s.insns[0], &btf.Func{
-			Name: s.insns[0].Symbol(), Linkage: btf.StaticFunc,
-			Type: &btf.FuncProto{Return: long, Params: []btf.FuncParam{
-				{Name: "map", Type: ptr}, {Name: "key", Type: ptr}, {Name: "value", Type: ptr}, {Name: "ctx", Type: ptr},
-			}},
-		})
-		g.insns = append(g.insns, s.insns...)
-	}
 }
 
 // foreach emits `foreach ([v =] [k1, k2] in a[slice] sort limit n) body`.

@@ -71,10 +71,13 @@ type gen struct {
 	iters []int
 	// returns are the functions being inlined, innermost last.
 	returns []inlined
-	// cbs are the callbacks being emitted, innermost last; subs the
-	// callbacks emitted, appended after the handler.
-	cbs  []*callback
-	subs []subprog
+	// cbs are the foreach callbacks being emitted, innermost last; subs
+	// the subprograms emitted, appended after the handler; calleeStack
+	// is the stack the subprograms the frame being emitted calls need,
+	// with those they call (see stackNeed).
+	cbs         []*callback
+	subs        []subprog
+	calleeStack int
 	// tries are the try blocks whose bodies are being emitted, innermost
 	// last: a runtime error raised in one jumps to its catch.
 	tries []tryBlock
@@ -131,9 +134,9 @@ func (g *gen) compileProbe() asm.Instructions {
 	}
 	g.stmt(g.probe.Decl.Body)
 	g.leave()
-	if g.maxStack > stackSize+keySlot {
+	if need := g.stackNeed(); need > stackSize {
 		g.c.diags.Add(diag.Errorf(diag.Codegen, "C001", g.probe.Decl.Span(),
-			"probe needs %d bytes of stack, more than BPF's %d", g.maxStack-keySlot, stackSize).
+			"probe needs %d bytes of stack, more than BPF's %d", need, stackSize).
 			WithHint("%s", g.sizeHint("split long expressions into statements with locals")))
 	}
 	if g.maxScratch > maxScratch {
@@ -155,6 +158,22 @@ func (g *gen) sizeHint(hint string) string {
 	}
 	return hint
 }
+
+// stackNeed is the stack the frame being emitted needs, with the deepest
+// chain of subprograms it calls: the kernel stacks their frames on its,
+// each rounded up to 32 bytes, and wants them all within 512 bytes. (A
+// JIT that gives tracing programs private stacks, x86-64's since Linux
+// 6.13, checks a large frame alone and accepts more; this is the rule of
+// the kernels without.)
+func (g *gen) stackNeed() int {
+	need := g.maxStack - keySlot
+	if g.calleeStack > 0 {
+		need = roundUp32(need) + g.calleeStack
+	}
+	return need
+}
+
+func roundUp32(n int) int { return (n + 31) &^ 31 }
 
 // maxScratch is the largest per-CPU map value the kernel allocates.
 const maxScratch = 32 << 10

@@ -16,7 +16,7 @@ import (
 // buffer record; user space formats them with the interned format.
 func printfBuiltin() *builtin {
 	return &builtin{
-		Builtin: sema.Builtin{Name: "printf", Variadic: true, Result: sema.Void, ArgTypes: printfArgTypes},
+		Builtin: sema.Builtin{Name: "printf", Variadic: true, Result: sema.Void, ArgTypes: formatArgTypes("printf")},
 		emit: func(g *gen, call *ast.CallExpr) {
 			format := call.Args[0].(*ast.StringLit).Value
 			g.print(format, call.Args[1:])
@@ -30,9 +30,7 @@ func printBuiltin(name, suffix string) *builtin {
 	return &builtin{
 		Builtin: sema.Builtin{
 			Name: name, Variadic: true, Result: sema.Void,
-			ArgTypes: func(call *ast.CallExpr) ([]sema.Type, *diag.Diagnostic) {
-				return make([]sema.Type, len(call.Args)), nil
-			},
+			ArgTypes: anyArgs,
 		},
 		emit: func(g *gen, call *ast.CallExpr) {
 			if h, ok := histArg(call); ok {
@@ -42,12 +40,7 @@ func printBuiltin(name, suffix string) *builtin {
 				}
 				return
 			}
-			var format strings.Builder
-			for _, a := range call.Args {
-				format.WriteString(naturalVerb(g.typeOf(a)))
-			}
-			format.WriteString(suffix)
-			g.print(format.String(), call.Args)
+			g.print(g.naturalFormat(call.Args, "", suffix), call.Args)
 		},
 	}
 }
@@ -72,16 +65,8 @@ func printdBuiltin(name, suffix string) *builtin {
 			},
 		},
 		emit: func(g *gen, call *ast.CallExpr) {
-			delim := strings.ReplaceAll(call.Args[0].(*ast.StringLit).Value, "%", "%%")
-			var format strings.Builder
-			for i, a := range call.Args[1:] {
-				if i > 0 {
-					format.WriteString(delim)
-				}
-				format.WriteString(naturalVerb(g.typeOf(a)))
-			}
-			format.WriteString(suffix)
-			g.print(format.String(), call.Args[1:])
+			delim := call.Args[0].(*ast.StringLit).Value
+			g.print(g.naturalFormat(call.Args[1:], delim, suffix), call.Args[1:])
 		},
 	}
 }
@@ -95,48 +80,66 @@ func logBuiltin() *builtin {
 	}
 }
 
-// naturalVerb is the conversion that prints a value as print does.
-func naturalVerb(t sema.Type) string {
-	if t == sema.String {
-		return "%s"
+// naturalFormat is the format that shows args each in its natural
+// format, as print and sprint do, separated by delim and followed by
+// suffix, both text taken as it is.
+func (g *gen) naturalFormat(args []ast.Expr, delim, suffix string) string {
+	text := func(s string) string { return strings.ReplaceAll(s, "%", "%%") }
+	var format strings.Builder
+	for i, a := range args {
+		if i > 0 {
+			format.WriteString(text(delim))
+		}
+		if g.typeOf(a) == sema.String {
+			format.WriteString("%s")
+		} else {
+			format.WriteString("%d")
+		}
 	}
-	return "%d"
+	format.WriteString(text(suffix))
+	return format.String()
 }
 
-// printfArgTypes checks printf's format and gives the types its arguments
-// must have.
-func printfArgTypes(call *ast.CallExpr) ([]sema.Type, *diag.Diagnostic) {
-	if len(call.Args) == 0 {
-		return nil, diag.Errorf(diag.Semantic, "S050", call.Span(), "printf needs a format string")
-	}
-	lit, ok := call.Args[0].(*ast.StringLit)
-	if !ok {
-		return nil, diag.Errorf(diag.Semantic, "S051", call.Args[0].Span(), "the format of printf must be a literal string")
-	}
-	dirs, err := maps.ParseFormat(lit.Value)
-	if err != nil {
-		d := diag.Errorf(diag.Semantic, "S052", lit.Span(), "bad printf format: %v", err)
-		var fe *maps.FormatError
-		if errors.As(err, &fe) {
-			d.WithHint("the conversions are %%d %%i %%u %%x %%X %%o %%c %%s %%p %%b %%m %%M and %%%%")
+// formatArgTypes checks the format of printf or sprintf (name) and gives
+// the types its arguments must have.
+func formatArgTypes(name string) func(call *ast.CallExpr) ([]sema.Type, *diag.Diagnostic) {
+	return func(call *ast.CallExpr) ([]sema.Type, *diag.Diagnostic) {
+		if len(call.Args) == 0 {
+			return nil, diag.Errorf(diag.Semantic, "S050", call.Span(), "%s needs a format string", name)
 		}
-		return nil, d
-	}
-	types := []sema.Type{sema.String}
-	for _, d := range dirs {
-		for _, t := range d.ArgTypes() {
-			if t == maps.String {
-				types = append(types, sema.String)
-			} else {
-				types = append(types, sema.Long)
+		lit, ok := call.Args[0].(*ast.StringLit)
+		if !ok {
+			return nil, diag.Errorf(diag.Semantic, "S051", call.Args[0].Span(), "the format of %s must be a literal string", name)
+		}
+		dirs, err := maps.ParseFormat(lit.Value)
+		if err != nil {
+			d := diag.Errorf(diag.Semantic, "S052", lit.Span(), "bad %s format: %v", name, err)
+			var fe *maps.FormatError
+			if errors.As(err, &fe) {
+				d.WithHint("the conversions are %%d %%i %%u %%x %%X %%o %%c %%s %%p %%b %%m %%M and %%%%")
+			}
+			return nil, d
+		}
+		types := []sema.Type{sema.String}
+		for _, d := range dirs {
+			if name == "sprintf" && (d.Verb == 'm' || d.Verb == 'M') {
+				return nil, diag.Errorf(diag.Semantic, "S054", lit.Span(), "sprintf cannot format %%%c: it shows memory only in printf", d.Verb).
+					WithHint("print the memory with printf, or format the address with %%p")
+			}
+			for _, t := range d.ArgTypes() {
+				if t == maps.String {
+					types = append(types, sema.String)
+				} else {
+					types = append(types, sema.Long)
+				}
 			}
 		}
+		if len(types) != len(call.Args) {
+			return nil, diag.Errorf(diag.Semantic, "S053", call.Span(),
+				"format %q wants %d arguments, but %s has %d", lit.Value, len(types)-1, name, len(call.Args)-1)
+		}
+		return types, nil
 	}
-	if len(types) != len(call.Args) {
-		return nil, diag.Errorf(diag.Semantic, "S053", call.Span(),
-			"format %q wants %d arguments, but printf has %d", lit.Value, len(types)-1, len(call.Args)-1)
-	}
-	return types, nil
 }
 
 // print builds a print record in scratch and sends it. The reader is not

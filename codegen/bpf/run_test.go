@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cilium/ebpf"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -688,6 +689,28 @@ func TestStackLimit(t *testing.T) {
 		require.Len(t, diags.Items, 1)
 		assert.Equal(t, "C001", diags.Items[0].Code)
 		assert.Contains(t, diags.Items[0].Message, "520 bytes of stack")
+	})
+	// A subprogram's frame is stacked on its caller's, each rounded up to
+	// 32 bytes: strpos's loop body takes 32, which leaves the handler 480
+	// (see stackNeed).
+	withLoop := func(depth int) string {
+		return "global one = 1, s = \"abc\"\nprobe " + tracepointPoint + " {\n\tprintf(\"%d\\n\", strpos(s, \"c\"))\n\t" + nested(depth)
+	}
+	t.Run("fits with a subprogram", func(t *testing.T) {
+		stdout, stderr := run(t, withLoop(59), tracepointRecord(t, nil))
+		assert.Equal(t, "2\n60\n", stdout)
+		assert.Empty(t, stderr)
+		out, diags := bpf.Compile(checkScript(t, withLoop(59)), bpf.Options{Params: maps.DefaultParams()})
+		requireNoErrors(t, "compile", diags, withLoop(59))
+		coll, err := ebpf.NewCollection(out.Spec)
+		require.NoError(t, err, "the kernel's verifier")
+		coll.Close()
+	})
+	t.Run("too deep with a subprogram", func(t *testing.T) {
+		_, diags := bpf.Compile(checkScript(t, withLoop(60)), bpf.Options{Params: maps.DefaultParams()})
+		require.Len(t, diags.Items, 1)
+		assert.Equal(t, "C001", diags.Items[0].Code)
+		assert.Contains(t, diags.Items[0].Message, "544 bytes of stack")
 	})
 }
 

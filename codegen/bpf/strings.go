@@ -1,10 +1,13 @@
 package bpf
 
 import (
+	"slices"
+
 	"github.com/cilium/ebpf/asm"
 
 	"etap/diag"
 	"etap/lang/ast"
+	"etap/maps"
 	"etap/sema"
 )
 
@@ -66,7 +69,7 @@ func (g *gen) concat() {
 		asm.LoadMem(asm.R3, asm.R10, int16(second), asm.DWord),
 		asm.Mov.Imm(asm.R2, int32(n)),
 		asm.FnProbeReadKernelStr.Call(),
-		asm.StoreImm(regScratch, int16(dst+n-1), 0, asm.Byte),
+		asm.StoreImm(regScratch, int16(dst+g.c.opts.Params.Longest()), 0, asm.Byte),
 	)
 	g.scratchPtr(asm.R0, dst)
 }
@@ -78,7 +81,8 @@ func (g *gen) readString(dst, size int) {
 	g.emit(asm.Mov.Imm(asm.R2, int32(size)), asm.FnProbeReadKernelStr.Call())
 }
 
-// clampLength adds delta to reg and bounds it to [0, MAXSTRINGLEN-1].
+// clampLength adds delta to reg and bounds it to [0, MAXSTRINGLEN-1], the
+// longest a string is.
 func (g *gen) clampLength(reg asm.Register, delta int32) {
 	low, high := g.newLabel("not_negative"), g.newLabel("in_range")
 	g.emit(
@@ -87,7 +91,8 @@ func (g *gen) clampLength(reg asm.Register, delta int32) {
 		asm.Mov.Imm(reg, 0),
 	)
 	g.setLabel(low)
-	g.emit(asm.JLE.Imm(reg, int32(g.c.opts.Params.StringLen-1), high), asm.Mov.Imm(reg, int32(g.c.opts.Params.StringLen-1)))
+	longest := int32(g.c.opts.Params.Longest())
+	g.emit(asm.JLE.Imm(reg, longest, high), asm.Mov.Imm(reg, longest))
 	g.setLabel(high)
 }
 
@@ -147,37 +152,46 @@ func emitSubstr(g *gen, call *ast.CallExpr) {
 	g.scratchPtr(asm.R0, dst)
 }
 
-// stringCopy is user_string(addr[, err_msg]) or kernel_string(addr[,
-// err_msg]): the NUL-terminated string at addr in a fresh slot. A fault
-// raises stap's runtime error, or gives err_msg when there is one; a
-// syscall argument can be a page not yet mapped, and a tapset must not end
-// the run for that.
-func stringCopy(name, space string, fn asm.BuiltinFunc) *builtin {
+// copyMessage says whether a string copy takes a message to give instead
+// of raising the fault.
+type copyMessage int
+
+const (
+	optionalMessage copyMessage = iota
+	requiredMessage
+)
+
+// stringCopy is user_string(addr[, err_msg]), kernel_string and their
+// variants: the NUL-terminated string at addr in a fresh slot, at most n
+// bytes of it with withN (the n argument follows addr). A fault raises
+// stap's runtime error, or gives err_msg when there is one; a syscall
+// argument can be a page not yet mapped, and a tapset must not end the
+// run for that.
+func stringCopy(name, space string, fn asm.BuiltinFunc, withN bool, msg copyMessage) *builtin {
+	fixed := []sema.Type{sema.Long}
+	if withN {
+		fixed = append(fixed, sema.Long)
+	}
+	// sema reports a call with another number of arguments.
+	argTypes := func(call *ast.CallExpr) ([]sema.Type, *diag.Diagnostic) {
+		if msg == requiredMessage || msg == optionalMessage && len(call.Args) > len(fixed) {
+			return append(slices.Clone(fixed), sema.String), nil
+		}
+		return fixed, nil
+	}
 	return &builtin{
-		Builtin: sema.Builtin{Name: name, Result: sema.String, ArgTypes: addressAndMessage},
+		Builtin: sema.Builtin{Name: name, Result: sema.String, ArgTypes: argTypes},
 		emit: func(g *gen, call *ast.CallExpr) {
-			withMessage := len(call.Args) == 2
-			msg := 0
-			if withMessage {
-				msg = g.pushStack()
-				defer g.popStack()
-				g.operands(call.Args[0], call.Args[1])
-				g.emit(asm.StoreMem(asm.R10, int16(msg), asm.R1, asm.DWord))
-			} else {
-				g.expr(call.Args[0])
-			}
-			n := g.c.opts.Params.StringLen
-			slot := g.allocScratch(n)
-			g.zeroScratch(slot, n)
-			g.emit(asm.Mov.Reg(asm.R3, asm.R0), asm.Mov.Imm(asm.R2, int32(n)))
-			g.scratchPtr(asm.R1, slot)
+			args := g.stackArgs(call.Args)
+			defer g.popArgs(args)
+			slot := g.copyIn(args[0], args, withN, fn)
 			copied := g.newLabel("string_copied")
-			g.emit(fn.Call(), asm.JSGE.Imm(asm.R0, 0, copied))
-			if withMessage {
-				g.emit(asm.LoadMem(asm.R2, asm.R10, int16(msg), asm.DWord))
+			g.emit(asm.JSGE.Imm(asm.R0, 0, copied))
+			if len(call.Args) > len(fixed) {
+				g.emit(asm.LoadMem(asm.R2, asm.R10, int16(args[len(fixed)]), asm.DWord))
 				g.copyString(regScratch, slot, asm.R2)
 			} else {
-				g.raise(g.errorSite(space+" string copy fault", name+"()", call.Span().Start))
+				g.raise(g.errorSite(space+" string copy fault", "identifier '"+name+"'", call.Span().Start))
 			}
 			g.setLabel(copied)
 			g.scratchPtr(asm.R0, slot)
@@ -185,11 +199,73 @@ func stringCopy(name, space string, fn asm.BuiltinFunc) *builtin {
 	}
 }
 
-// addressAndMessage types the arguments of user_string and kernel_string:
-// an address and an optional message for a fault.
-func addressAndMessage(call *ast.CallExpr) ([]sema.Type, *diag.Diagnostic) {
-	if len(call.Args) <= 1 {
-		return []sema.Type{sema.Long}, nil
+// quotedCopy is user_string_quoted(addr) and its kin: the string at addr
+// quoted and escaped as string_quoted does, or the address as %p gives it
+// when it cannot be read.
+func quotedCopy(name string, fn asm.BuiltinFunc, withN bool) *builtin {
+	params := []sema.Type{sema.Long}
+	if withN {
+		params = append(params, sema.Long)
 	}
-	return []sema.Type{sema.Long, sema.String}, nil
+	return &builtin{
+		Builtin: sema.Builtin{Name: name, Params: params, Result: sema.String},
+		emit: func(g *gen, call *ast.CallExpr) {
+			args := g.stackArgs(call.Args)
+			defer g.popArgs(args)
+			slot := g.copyIn(args[0], args, withN, fn)
+			fault, end := g.newLabel("quote_fault"), g.newLabel("quote_end")
+			g.emit(asm.JSLT.Imm(asm.R0, 0, fault))
+			g.scratchPtr(asm.R0, slot)
+			g.textStr(true, call)
+			g.emit(asm.Ja.Label(end))
+			g.setLabel(fault)
+			addr := g.word()
+			g.emit(asm.LoadMem(asm.R0, asm.R10, int16(args[0]), asm.DWord))
+			g.storeWord(addr, asm.R0)
+			g.format([]maps.Directive{{Verb: 'p', Width: -1, Prec: -1}}, []fmtArg{{off: addr}})
+			g.setLabel(end)
+		},
+	}
+}
+
+// stackArgs evaluates args in order into stack slots.
+func (g *gen) stackArgs(args []ast.Expr) []int {
+	slots := make([]int, len(args))
+	for i, a := range args {
+		g.expr(a)
+		slots[i] = g.pushStack()
+		g.emit(asm.StoreMem(asm.R10, int16(slots[i]), asm.R0, asm.DWord))
+	}
+	return slots
+}
+
+// popArgs releases the slots of stackArgs.
+func (g *gen) popArgs(slots []int) {
+	for range slots {
+		g.popStack()
+	}
+}
+
+// copyIn copies the string at the address in stack slot addr into a
+// fresh zeroed slot with fn, at most as many bytes as the stack slot
+// after addr says when withN. It returns the slot's offset and leaves the
+// helper's result in R0.
+func (g *gen) copyIn(addr int, args []int, withN bool, fn asm.BuiltinFunc) int {
+	n := g.c.opts.Params.StringLen
+	slot := g.allocScratch(n)
+	g.zeroScratch(slot, n)
+	if withN {
+		// n bytes and the NUL, as stap's clamp of n+1 to [1, MAXSTRINGLEN].
+		g.emit(asm.LoadMem(asm.R2, asm.R10, int16(args[1]), asm.DWord), asm.Add.Imm(asm.R2, 1))
+		low := g.newLabel("size_positive")
+		g.emit(asm.JSGE.Imm(asm.R2, 1, low), asm.Mov.Imm(asm.R2, 1))
+		g.setLabel(low)
+		g.clampReg(asm.R2, int32(g.c.opts.Params.Longest()+1))
+	} else {
+		g.emit(asm.Mov.Imm(asm.R2, int32(g.c.opts.Params.Longest()+1)))
+	}
+	g.emit(asm.LoadMem(asm.R3, asm.R10, int16(addr), asm.DWord))
+	g.scratchPtr(asm.R1, slot)
+	g.emit(fn.Call())
+	return slot
 }

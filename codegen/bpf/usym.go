@@ -102,7 +102,7 @@ func symbolName(name string, kind byte) *builtin {
 // min addresses.
 func (g *gen) symbolicString(call *ast.CallExpr, kind byte, min int) (int, bool) {
 	n := g.c.opts.Params.StringLen
-	if n-1 < maps.SymbolicOverhead+min*maps.AddrDigits {
+	if g.c.opts.Params.Longest() < maps.SymbolicOverhead+min*maps.AddrDigits {
 		g.c.diags.Add(diag.Errorf(diag.Codegen, "C012", call.Span(),
 			"%s() needs strings of %d bytes, more than MAXSTRINGLEN", call.Name, maps.SymbolicOverhead+min*maps.AddrDigits+1))
 		g.emit(asm.Mov.Imm(asm.R0, 0))
@@ -145,7 +145,7 @@ func (g *gen) userBacktrace(call *ast.CallExpr, kind byte) {
 	if !ok {
 		return
 	}
-	frames := (g.c.opts.Params.StringLen - 1 - maps.SymbolicOverhead) / maps.AddrDigits
+	frames := (g.c.opts.Params.Longest() - maps.SymbolicOverhead) / maps.AddrDigits
 	buf := g.allocScratch(8 * frames)
 	got := g.pushStack()
 	defer g.popStack()
