@@ -1,6 +1,7 @@
 package sema
 
 import (
+	"cmp"
 	"strconv"
 
 	"etap/diag"
@@ -296,22 +297,33 @@ func (f *folder) foldLongs(e *ast.BinaryExpr, x, y int64) ast.Expr {
 		return boolLit(e.Span(), x != 0 && y != 0)
 	case "||":
 		return boolLit(e.Span(), x != 0 || y != 0)
-	case "==":
-		return boolLit(e.Span(), x == y)
-	case "!=":
-		return boolLit(e.Span(), x != y)
-	case "<":
-		return boolLit(e.Span(), x < y)
-	case "<=":
-		return boolLit(e.Span(), x <= y)
-	case ">":
-		return boolLit(e.Span(), x > y)
-	case ">=":
-		return boolLit(e.Span(), x >= y)
 	default:
+		if b, ok := compare(e.Op, x, y); ok {
+			return boolLit(e.Span(), b)
+		}
 		return nil
 	}
 	return intLit(e.Span(), v)
+}
+
+// compare applies the comparison operator op to x and y; ok is false
+// when op is not a comparison.
+func compare[T cmp.Ordered](op string, x, y T) (result, ok bool) {
+	switch op {
+	case "==":
+		return x == y, true
+	case "!=":
+		return x != y, true
+	case "<":
+		return x < y, true
+	case "<=":
+		return x <= y, true
+	case ">":
+		return x > y, true
+	case ">=":
+		return x >= y, true
+	}
+	return false, false
 }
 
 // foldStrings computes concatenation and comparison of two string literals;
@@ -320,18 +332,9 @@ func foldStrings(e *ast.BinaryExpr, x, y string) ast.Expr {
 	switch e.Op {
 	case ".":
 		return &ast.StringLit{Base: base(e.Span()), Value: x + y}
-	case "==":
-		return boolLit(e.Span(), x == y)
-	case "!=":
-		return boolLit(e.Span(), x != y)
-	case "<":
-		return boolLit(e.Span(), x < y)
-	case "<=":
-		return boolLit(e.Span(), x <= y)
-	case ">":
-		return boolLit(e.Span(), x > y)
-	case ">=":
-		return boolLit(e.Span(), x >= y)
+	}
+	if b, ok := compare(e.Op, x, y); ok {
+		return boolLit(e.Span(), b)
 	}
 	return e
 }
