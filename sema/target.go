@@ -58,13 +58,8 @@ func (r *resolver) targetVar(e *ast.TargetVar, want Type) Type {
 	if _, ok := IsVarsString(e); ok {
 		return r.varsString(e, false)
 	}
-	if r.fn != nil {
-		r.addReport(notBuilt(e.Span(), "context variables in functions"))
-		return Long
-	}
-	p := r.scope.point
-	if !p.Kernel {
-		r.addReport(diag.Errorf(diag.Semantic, "S030", e.Span(), "probe %s has no context variables", p.Text))
+	p, ok := r.contextPoint(e)
+	if !ok {
 		return Unknown
 	}
 	if d := r.tracepointArgs(p, e); d != nil {
@@ -231,4 +226,19 @@ func dumpTargets(w io.Writer, p *Point) {
 			fmt.Fprintln(w, line)
 		}
 	}
+}
+
+// contextPoint returns the point whose context e reads, reporting a read
+// where there is no context: in a function, or in a user-space probe.
+func (r *resolver) contextPoint(e ast.Node) (*Point, bool) {
+	if r.fn != nil {
+		r.addReport(notBuilt(e.Span(), "context variables in functions"))
+		return nil, false
+	}
+	p := r.scope.point
+	if !p.Kernel {
+		r.addReport(diag.Errorf(diag.Semantic, "S030", e.Span(), "probe %s has no context variables", p.Text))
+		return nil, false
+	}
+	return p, true
 }

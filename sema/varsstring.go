@@ -3,7 +3,6 @@ package sema
 import (
 	"strings"
 
-	"etap/diag"
 	"etap/lang/ast"
 )
 
@@ -36,13 +35,8 @@ func IsVarsString(e ast.Expr) (*ast.TargetVar, bool) {
 
 // varsString resolves a context string at the handler's point.
 func (r *resolver) varsString(e *ast.TargetVar, pretty bool) Type {
-	if r.fn != nil {
-		r.addReport(notBuilt(e.Span(), "context variables in functions"))
-		return String
-	}
-	p := r.scope.point
-	if !p.Kernel {
-		r.addReport(diag.Errorf(diag.Semantic, "S030", e.Span(), "probe %s has no context variables", p.Text))
+	p, ok := r.contextPoint(e)
+	if !ok {
 		return String
 	}
 	if p.Targets == nil {
