@@ -35,10 +35,11 @@ type Printer struct {
 
 // printSite is a PrintSite prepared for decoding.
 type printSite struct {
-	dirs []maps.Directive
-	args []maps.Type
-	offs []int
-	size int
+	dirs  []maps.Directive
+	args  []maps.Type
+	sizes []int
+	offs  []int
+	size  int
 	// last holds the last string seen in each column. Strings such as
 	// execname() repeat from record to record, and reusing the previous
 	// value when the bytes match saves an allocation per string.
@@ -57,8 +58,9 @@ func NewPrinter(abi *maps.ABI, stdout, stderr io.Writer) *Printer {
 	for i, ps := range abi.Prints {
 		s := &p.sites[i]
 		s.args = ps.Args
-		s.offs = abi.TupleOffsets(ps.Args)
-		s.size = abi.TupleSize(ps.Args)
+		s.sizes = ps.Sizes
+		s.offs = maps.TupleOffsets(ps.Sizes)
+		s.size = maps.TupleSize(ps.Sizes)
 		s.last = make([]string, len(ps.Args))
 		dirs, err := maps.ParseFormat(ps.Format)
 		if err != nil {
@@ -118,7 +120,7 @@ func (p *Printer) print(id uint32, body []byte) error {
 			vals = append(vals, maps.LongValue(int64(binary.LittleEndian.Uint64(b))))
 			continue
 		}
-		b = b[:p.abi.StringLen]
+		b = b[:s.sizes[i]]
 		if n := slices.Index(b, 0); n >= 0 {
 			b = b[:n]
 		}

@@ -98,9 +98,15 @@ func emitExecname(g *gen, _ *ast.CallExpr) {
 	n := g.c.opts.Params.StringLen
 	off := g.allocScratch(n)
 	g.zeroScratch(off+commLen, n-commLen)
+	g.commInto(off)
+	g.scratchPtr(asm.R0, off)
+}
+
+// commInto writes the task's name, NUL-padded to commLen bytes, at scratch
+// offset off.
+func (g *gen) commInto(off int) {
 	g.scratchPtr(asm.R1, off)
 	g.emit(asm.Mov.Imm(asm.R2, commLen), asm.FnGetCurrentComm.Call())
-	g.scratchPtr(asm.R0, off)
 }
 
 // wallClock is gettimeofday_*: the boot clock plus the offset to the

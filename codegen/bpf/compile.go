@@ -174,6 +174,7 @@ func newCompiler(prog *sema.Program, opts Options) *compiler {
 		global: map[*sema.Var]int{},
 	}
 	off := 0
+	keySizes := c.keySizes()
 	for _, v := range prog.Globals {
 		g := maps.Global{Name: v.Name, Value: v.Type.ABI(), Display: v.Written && !v.Read}
 		switch {
@@ -181,6 +182,7 @@ func newCompiler(prog *sema.Program, opts Options) *compiler {
 			for _, k := range v.Keys {
 				g.Keys = append(g.Keys, k.ABI())
 			}
+			g.KeySizes = keySizes[v]
 			g.MapName = "a_" + v.Name
 			g.MaxEntries = opts.Params.MaxMapEntries
 			if v.Size > 0 {
@@ -239,7 +241,7 @@ func (c *compiler) addMaps(spec *ebpf.CollectionSpec, scratchSize int) {
 		}
 		spec.Maps[g.MapName] = &ebpf.MapSpec{
 			Name: g.MapName, Type: ebpf.Hash,
-			KeySize:    uint32(c.opts.Params.TupleSize(g.Keys)),
+			KeySize:    uint32(g.KeySize()),
 			ValueSize:  uint32(c.opts.Params.SizeOf(g.Value)),
 			MaxEntries: uint32(g.MaxEntries),
 		}

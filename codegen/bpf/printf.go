@@ -96,21 +96,25 @@ func printfArgTypes(call *ast.CallExpr) ([]sema.Type, *diag.Diagnostic) {
 // woken for each record: it drains the buffer on a short timer.
 func (g *gen) print(format string, args []ast.Expr) {
 	types := make([]maps.Type, len(args))
+	sizes := make([]int, len(args))
 	for i, a := range args {
 		types[i] = g.typeOf(a).ABI()
+		sizes[i] = maps.LongSize
+		if types[i] == maps.String {
+			sizes[i] = g.stringSize(a)
+		}
 	}
-	g.c.abi.Prints = append(g.c.abi.Prints, maps.PrintSite{Format: format, Args: types})
+	g.c.abi.Prints = append(g.c.abi.Prints, maps.PrintSite{Format: format, Args: types, Sizes: sizes})
 	id := len(g.c.abi.Prints) - 1
 
-	p := g.c.opts.Params
-	size := maps.HeaderSize + p.TupleSize(types)
+	size := maps.HeaderSize + maps.TupleSize(sizes)
 	rec := g.allocScratch(size)
-	for i, off := range p.TupleOffsets(types) {
-		g.expr(args[i])
+	for i, off := range maps.TupleOffsets(sizes) {
 		if types[i] == maps.String {
-			g.copyString(regScratch, rec+maps.HeaderSize+off, asm.R0)
+			g.stringInto(args[i], rec+maps.HeaderSize+off, sizes[i])
 			continue
 		}
+		g.expr(args[i])
 		g.emit(asm.StoreMem(regScratch, int16(rec+maps.HeaderSize+off), asm.R0, asm.DWord))
 	}
 	g.emit(

@@ -701,7 +701,8 @@ func TestSizeLimits(t *testing.T) {
 		},
 		{
 			"scratch too large",
-			"probe begin { printf(\"" + strings.Repeat("%s", 300) + "\"" + strings.Repeat(`, "a"`, 300) + ") }",
+			// A variable's string is MAXSTRINGLEN wide in the record.
+			"probe begin { s = \"a\"; printf(\"" + strings.Repeat("%s", 300) + "\"" + strings.Repeat(`, s`, 300) + ") }",
 			"C004",
 		},
 		{

@@ -117,7 +117,7 @@ func (g *gen) foreach(s *ast.ForeachStmt) {
 	handle := g.pushStack()
 	defer g.popStack()
 	g.emit(asm.StoreMem(asm.R10, int16(handle), asm.R0, asm.DWord))
-	keyOff := g.allocScratch(g.c.opts.Params.TupleSize(glob.Keys))
+	keyOff := g.allocScratch(glob.KeySize())
 
 	next, end := g.newLabel("foreach"), g.newLabel("foreach_end")
 	g.setLabel(next)
@@ -127,11 +127,11 @@ func (g *gen) foreach(s *ast.ForeachStmt) {
 		asm.BuiltinFunc(maps.HelperForeachNext).Call(),
 		asm.JEq.Imm(asm.R0, 0, end),
 	)
-	offs := g.c.opts.Params.TupleOffsets(glob.Keys)
+	offs := glob.KeyOffsets()
 	for i, k := range s.Keys {
 		v := g.c.prog.Refs[k]
 		if v.Type == sema.String {
-			g.scratchPtr(asm.R0, keyOff+offs[i])
+			g.widenString(keyOff+offs[i], glob.KeySizes[i])
 			g.storeVar(v)
 			continue
 		}
