@@ -27,7 +27,7 @@ func (g *gen) arrayKey(array *ast.Ident, index []ast.Expr) int {
 	offs := glob.KeyOffsets()
 	for i, k := range index {
 		if glob.Keys[i] == maps.String {
-			g.stringInto(k, keyOff+offs[i], glob.KeySizes[i])
+			g.stringInto(k, keyOff+offs[i], glob.KeySizes[i], true)
 			continue
 		}
 		g.expr(k)

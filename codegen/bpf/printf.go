@@ -111,7 +111,7 @@ func (g *gen) print(format string, args []ast.Expr) {
 	rec := g.allocScratch(size)
 	for i, off := range maps.TupleOffsets(sizes) {
 		if types[i] == maps.String {
-			g.stringInto(args[i], rec+maps.HeaderSize+off, sizes[i])
+			g.stringInto(args[i], rec+maps.HeaderSize+off, sizes[i], false)
 			continue
 		}
 		g.expr(args[i])

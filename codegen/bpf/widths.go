@@ -81,7 +81,7 @@ func (c *compiler) maxLen(e ast.Expr) int {
 		}
 		return max(x, y)
 	case *ast.CallExpr:
-		if c.prog.FuncCalls[e] == nil && e.Name == "execname" {
+		if c.prog.FuncCalls[e] == nil && builtins[e.Name] == builtins["execname"] {
 			return commLen - 1
 		}
 	}
@@ -95,18 +95,17 @@ func (g *gen) stringSize(e ast.Expr) int {
 }
 
 // stringInto evaluates the string expression e into the size-byte slot at
-// scratch offset off, NUL-terminated and zero-padded; e's strings fit
-// (stringSize). execname() and literals are written in place, without a
-// string temporary to fill and copy.
-func (g *gen) stringInto(e ast.Expr, off, size int) {
+// scratch offset off, NUL-terminated, and zero-padded when padded is set;
+// e's strings fit (stringSize). Literals and builtins that can (execname,
+// user_string) write in place, without a string temporary to fill and copy.
+func (g *gen) stringInto(e ast.Expr, off, size int, padded bool) {
 	switch x := unparen(e).(type) {
 	case *ast.StringLit:
 		g.literalWords(x.Value, off, size)
 		return
 	case *ast.CallExpr:
-		if g.c.prog.FuncCalls[x] == nil && x.Name == "execname" {
-			g.zeroScratch(off+commLen, size-commLen)
-			g.commInto(off)
+		if b := builtins[x.Name]; g.c.prog.FuncCalls[x] == nil && b != nil && b.into != nil {
+			b.into(g, x, off, size, padded)
 			return
 		}
 	}
