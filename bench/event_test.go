@@ -44,8 +44,8 @@ var eventCases = []eventCase{
 		bpftrace: `tracepoint:syscalls:sys_exit_read { @ = hist(args->ret); }`,
 	},
 	{
-		name:     "printf-openat",
-		call:     "openat",
+		name: "printf-openat",
+		call: "openat",
 		// With a fault message, as bpftrace's str() never fails: a
 		// filename not yet paged in would end the run with stap's "user
 		// string copy fault", and other processes open files too.
