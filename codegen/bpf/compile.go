@@ -163,6 +163,8 @@ type compiler struct {
 	diags  *diag.List
 	global map[*sema.Var]int // index in abi.Globals
 	labels int
+	// varLen bounds the length of string locals (see keySizes).
+	varLen map[*sema.Var]int
 }
 
 func newCompiler(prog *sema.Program, opts Options) *compiler {

@@ -701,8 +701,8 @@ func TestSizeLimits(t *testing.T) {
 		},
 		{
 			"scratch too large",
-			// A variable's string is MAXSTRINGLEN wide in the record.
-			"probe begin { s = \"a\"; printf(\"" + strings.Repeat("%s", 300) + "\"" + strings.Repeat(`, s`, 300) + ") }",
+			// A global's string is MAXSTRINGLEN wide in the record.
+			"global s; probe begin { s = \"a\"; printf(\"" + strings.Repeat("%s", 300) + "\"" + strings.Repeat(`, s`, 300) + ") }",
 			"C004",
 		},
 		{

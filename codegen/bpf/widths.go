@@ -19,51 +19,144 @@ import (
 // of unknown length makes the column MAXSTRINGLEN wide.
 
 // keySizes returns the slot sizes of the key columns of every global array,
-// from every index expression of the program.
+// from every index expression of the program, and sets c.varLen.
+//
+// A string local's length is bounded by what is assigned to it, and a
+// foreach key variable by the column it comes from, so the common
+//
+//	foreach (k in c-) printf("%s %d\n", k, c[k])
+//
+// keeps c as narrow as its execname() writers. Both bounds feed each other:
+// they grow together to a fixed point.
 func (c *compiler) keySizes() map[*sema.Var][]int {
-	sizes := map[*sema.Var][]int{}
+	top := c.opts.Params.StringLen - 1
+	colLen := map[*sema.Var][]int{}
 	for _, v := range c.prog.Globals {
-		if !v.IsArray {
-			continue
+		if v.IsArray {
+			colLen[v] = make([]int, len(v.Keys))
 		}
-		s := make([]int, len(v.Keys))
+	}
+	c.varLen = map[*sema.Var]int{}
+	for _, p := range c.prog.Probes {
+		c.trackLocals(p.Locals)
+	}
+	for _, f := range c.prog.Functions {
+		c.trackLocals(f.Locals)
+	}
+	for changed := true; changed; {
+		changed = false
+		grow := func(at *int, n int) {
+			if n < 0 || n > top {
+				n = top
+			}
+			if n > *at {
+				*at, changed = n, true
+			}
+		}
+		widen := func(array *ast.Ident, index []ast.Expr) {
+			cols := colLen[c.prog.Refs[array]]
+			for i, k := range index {
+				// nil is a wildcard `*`, which writes no key.
+				if k != nil && i < len(cols) && c.prog.Types[k] == sema.String {
+					grow(&cols[i], c.maxLen(k))
+				}
+			}
+		}
+		// write bounds a tracked local written at id by what n says.
+		write := func(id *ast.Ident, n int) {
+			if v := c.prog.Refs[id]; c.tracked(v) {
+				at := c.varLen[v]
+				grow(&at, n)
+				c.varLen[v] = at
+			}
+		}
+		var parents []ast.Node
+		visit := func(n ast.Node) bool {
+			if n == nil {
+				parents = parents[:len(parents)-1]
+				return true
+			}
+			switch n := n.(type) {
+			case *ast.IndexExpr:
+				widen(n.Array, n.Index)
+			case *ast.InExpr:
+				widen(n.Array, n.Keys)
+			case *ast.ForeachStmt:
+				widen(n.Array, n.Slice)
+				if cols := colLen[c.prog.Refs[n.Array]]; cols != nil {
+					for i, k := range n.Keys {
+						if i < len(cols) {
+							write(k, cols[i])
+						}
+					}
+				}
+			case *ast.AssignExpr:
+				if id, ok := unparen(n.X).(*ast.Ident); ok {
+					if n.Op == "=" {
+						write(id, c.maxLen(n.Y))
+					} else {
+						write(id, -1)
+					}
+				}
+			case *ast.Ident:
+				if !readOrSeen(n, parents[len(parents)-1]) {
+					write(n, -1)
+				}
+			}
+			parents = append(parents, n)
+			return true
+		}
+		for _, p := range c.prog.Probes {
+			ast.Inspect(p.Decl, visit)
+		}
+		for _, f := range c.prog.Functions {
+			ast.Inspect(f.Decl, visit)
+		}
+	}
+	sizes := map[*sema.Var][]int{}
+	for v, cols := range colLen {
+		s := make([]int, len(cols))
 		for i, t := range v.Keys {
-			// A column nothing indexes is never written: any width does.
 			s[i] = maps.LongSize
 			if t == sema.String {
-				s[i] = maps.KeyStringSize(0, c.opts.Params.StringLen)
+				s[i] = maps.KeyStringSize(cols[i], c.opts.Params.StringLen)
 			}
 		}
 		sizes[v] = s
 	}
-	widen := func(array *ast.Ident, index []ast.Expr) {
-		s := sizes[c.prog.Refs[array]]
-		for i, k := range index {
-			// nil is a wildcard `*`, which writes no key.
-			if k == nil || i >= len(s) || c.prog.Types[k] != sema.String {
-				continue
-			}
-			s[i] = max(s[i], maps.KeyStringSize(c.maxLen(k), c.opts.Params.StringLen))
+	return sizes
+}
+
+// trackLocals starts the length bound of string locals at 0: they start
+// out empty.
+func (c *compiler) trackLocals(locals []*sema.Var) {
+	for _, v := range locals {
+		if v.Type == sema.String && !v.IsArray {
+			c.varLen[v] = 0
 		}
 	}
-	visit := func(n ast.Node) bool {
-		switch n := n.(type) {
-		case *ast.IndexExpr:
-			widen(n.Array, n.Index)
-		case *ast.InExpr:
-			widen(n.Array, n.Keys)
-		case *ast.ForeachStmt:
-			widen(n.Array, n.Slice)
-		}
+}
+
+// tracked reports whether v is a string local whose length is bounded.
+// Parameters are not: they take whatever a caller passes.
+func (c *compiler) tracked(v *sema.Var) bool {
+	_, ok := c.varLen[v]
+	return ok
+}
+
+// readOrSeen reports whether the identifier id, under parent, is read, or
+// written in a way keySizes bounds (assignment, foreach key). Anything
+// else, such as a foreach value or a catch variable, may write any string.
+func readOrSeen(id *ast.Ident, parent ast.Node) bool {
+	switch p := parent.(type) {
+	case *ast.ForeachStmt:
+		return p.Value != id
+	case *ast.BinaryExpr, *ast.UnaryExpr, *ast.CallExpr, *ast.IndexExpr, *ast.InExpr,
+		*ast.TernaryExpr, *ast.ParenExpr, *ast.AssignExpr, *ast.DeleteStmt,
+		*ast.ExprStmt, *ast.IfStmt, *ast.WhileStmt, *ast.ForStmt, *ast.ReturnStmt:
 		return true
 	}
-	for _, p := range c.prog.Probes {
-		ast.Inspect(p.Decl, visit)
-	}
-	for _, f := range c.prog.Functions {
-		ast.Inspect(f.Decl, visit)
-	}
-	return sizes
+	return false
 }
 
 // maxLen returns the most bytes the string expression e can give, without
@@ -74,6 +167,10 @@ func (c *compiler) maxLen(e ast.Expr) int {
 		return len(e.Value)
 	case *ast.ParenExpr:
 		return c.maxLen(e.X)
+	case *ast.Ident:
+		if n, ok := c.varLen[c.prog.Refs[e]]; ok {
+			return n
+		}
 	case *ast.TernaryExpr:
 		x, y := c.maxLen(e.X), c.maxLen(e.Y)
 		if x < 0 || y < 0 {

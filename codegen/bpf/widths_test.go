@@ -16,7 +16,14 @@ import (
 // TestKeySizes checks the width of each string key column and print
 // argument: the most any expression that reaches it can need.
 func TestKeySizes(t *testing.T) {
-	out, diags := bpf.Compile(checkScript(t, `global c, d, e, f, s
+	tests := []struct {
+		name, src string
+		want      map[string][]int
+		// print is the Sizes of the first print site, if not nil.
+		print []int
+	}{{
+		name: "writers and readers",
+		src: `global c, d, e, f, s
 probe begin {
 	c[execname()]++
 	d[execname()]++
@@ -27,25 +34,58 @@ probe begin {
 	printf("%s %s %s %d\n", execname(), "abc", s, 1)
 }
 function g() { return ["also a literal but long enough", 3] in e }
-probe end { print(g()) }`), bpf.Options{Params: maps.DefaultParams()})
+probe end { print(g()) }`,
+		want: map[string][]int{
+			"c": {16},    // execname() and a short literal
+			"d": {48},    // a 47-byte literal and execname()
+			"e": {32, 8}, // a 30-byte literal in a function, a long column
+			"f": {128},   // a global: any length
+		},
+	}, {
+		name: "foreach keys read back",
+		src: `global c, d
+probe begin { c[execname(), 1]++; k = "short"; d[k] = 1 }
+probe end {
+	foreach ([x, n] in c-) { printf("%s %d\n", x, c[x, n]); d[x] = 2 }
+}`,
+		want:  map[string][]int{"c": {16, 8}, "d": {16}},
+		print: []int{16, 8},
+	}, {
+		name: "a local written any way",
+		src: `global c, d, e
+probe begin {
+	c[execname()]++
+	s = "x"; s .= "y"; d[s] = 1
+	foreach (k in c) { k = k . "!"; e[k] = 1 }
+}`,
+		want: map[string][]int{"c": {16}, "d": {128}, "e": {128}},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, diags := bpf.Compile(checkScript(t, tt.src), bpf.Options{Params: maps.DefaultParams()})
+			require.False(t, diags.HasErrors(), "%v", diags)
+			sizes := map[string][]int{}
+			for _, g := range out.ABI.Globals {
+				if g.IsArray() {
+					sizes[g.Name] = g.KeySizes
+					assert.Equal(t, uint32(maps.TupleSize(g.KeySizes)), out.Spec.Maps[g.MapName].KeySize, g.Name)
+				}
+			}
+			assert.Equal(t, tt.want, sizes)
+			if tt.print != nil {
+				assert.Equal(t, tt.print, out.ABI.Prints[0].Sizes)
+			}
+		})
+	}
+}
+
+// TestPrintSizes checks that a record's string arguments are as narrow as
+// their strings.
+func TestPrintSizes(t *testing.T) {
+	out, diags := bpf.Compile(checkScript(t, `global s
+probe begin { printf("%s %s %s %d\n", execname(), "abc", s, 1) }`), bpf.Options{Params: maps.DefaultParams()})
 	require.False(t, diags.HasErrors(), "%v", diags)
-	sizes := map[string][]int{}
-	for _, g := range out.ABI.Globals {
-		sizes[g.Name] = g.KeySizes
-	}
-	assert.Equal(t, map[string][]int{
-		"c": {16},    // execname() and a short literal
-		"d": {48},    // a 47-byte literal and execname()
-		"e": {32, 8}, // a 30-byte literal in a function, a long column
-		"f": {128},   // a variable: any length
-		"s": nil,     // a scalar
-	}, sizes)
-	require.Len(t, out.ABI.Prints, 3)
-	assert.Equal(t, []int{16, 8, 128, 8}, out.ABI.Prints[1].Sizes)
-	for _, name := range []string{"a_c", "a_d", "a_e", "a_f"} {
-		g := out.Spec.Maps[name]
-		assert.Equal(t, uint32(maps.TupleSize(sizes[name[2:]])), g.KeySize, name)
-	}
+	assert.Equal(t, []int{16, 8, 128, 8}, out.ABI.Prints[0].Sizes)
 }
 
 // TestRunNarrowKeys checks that narrow key columns keep every key apart:
@@ -75,6 +115,18 @@ probe end {
 }`,
 		stdout: "3 5 1\n0 1\n" + name + "\n" + name + " 7 " + strconv.Itoa(len(name)) + "\n" +
 			"a string literal much longer than a task name=5\n" + name + "=3\nshort=1\n",
+		kernel: true,
+	}, {
+		name: "a local as key",
+		src: `global c
+probe begin {
+	k = "short"; c[k] = 1
+	k = "a much longer string than sixteen bytes"; c[k] = 2
+}
+probe end {
+	foreach (x in c-) printf("%s=%d %d\n", x, c[x], strlen(x))
+}`,
+		stdout: "a much longer string than sixteen bytes=2 39\nshort=1 5\n",
 		kernel: true,
 	}, {
 		name: "display",
