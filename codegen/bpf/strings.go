@@ -155,8 +155,10 @@ func emitSubstr(g *gen, call *ast.CallExpr) {
 func stringCopy(name, space string, fn asm.BuiltinFunc) *builtin {
 	into := func(g *gen, call *ast.CallExpr, off, size int, padded bool) {
 		withMessage := len(call.Args) == 2
+		// A message that cannot change anything is made only on a fault.
+		lazy := withMessage && !hasSideEffects(call.Args[1])
 		msg := 0
-		if withMessage {
+		if withMessage && !lazy {
 			msg = g.pushStack()
 			defer g.popStack()
 			g.operands(call.Args[0], call.Args[1])
@@ -172,10 +174,13 @@ func stringCopy(name, space string, fn asm.BuiltinFunc) *builtin {
 		copied := g.newLabel("string_copied")
 		g.emit(fn.Call(), asm.JSGE.Imm(asm.R0, 0, copied))
 		// A fault leaves the slot zeroed.
-		if withMessage {
+		switch {
+		case lazy:
+			g.stringInto(call.Args[1], off, size, padded)
+		case withMessage:
 			g.emit(asm.LoadMem(asm.R2, asm.R10, int16(msg), asm.DWord))
 			g.copyStringN(regScratch, off, asm.R2, size)
-		} else {
+		default:
 			g.raise(g.errorSite(space+" string copy fault", name+"()", call.Span().Start))
 		}
 		g.setLabel(copied)

@@ -138,3 +138,31 @@ probe begin {
 		kernel: true,
 	}})
 }
+
+// TestRunStringCopyFault checks user_string and kernel_string on a bad
+// address: the message, made only then unless making it changes
+// something, in a variable, a key and a record alike; without one, stap's
+// error.
+func TestRunStringCopyFault(t *testing.T) {
+	testRuns(t, []runCase{{
+		name: "message",
+		src: `global c, s
+probe begin {
+	x = user_string(0, "bad")
+	c[kernel_string(0, "fallback")] = 1
+	printf("[%s] %d %d [%s]\n", x, strlen(x), c["fallback"], user_string(0, "in a record"))
+	printf("[%s] [%s]\n", kernel_string(0, s = "said"), s)
+}`,
+		stdout: "[bad] 3 1 [in a record]\n[said] [said]\n",
+		kernel: true,
+	}, {
+		name: "error",
+		src: `probe begin {
+	printf("%s\n", user_string(0))
+}
+probe error { printf("error probe\n") }`,
+		stdout: "error probe\n",
+		stderr: "ERROR: user string copy fault near user_string() at <input>:2:17\n",
+		kernel: true,
+	}})
+}
