@@ -3,6 +3,7 @@ package bpf
 import (
 	"github.com/cilium/ebpf/asm"
 
+	"etap/diag"
 	"etap/lang/ast"
 	"etap/maps"
 	"etap/sema"
@@ -27,6 +28,12 @@ func (g *gen) arrayKey(array *ast.Ident, index []ast.Expr) int {
 	offs := glob.KeyOffsets()
 	for i, k := range index {
 		if glob.Keys[i] == maps.String {
+			if g.stringSize(k) > glob.KeySizes[i] {
+				// keySizes did not see this index: a key cut short
+				// could match another.
+				g.c.diags.Add(diag.Errorf(diag.Codegen, "C007", k.Span(),
+					"internal error: key column %d of %s is %d bytes wide, too narrow for this index", i+1, arr.Name, glob.KeySizes[i]))
+			}
 			g.stringInto(k, keyOff+offs[i], glob.KeySizes[i], true)
 			continue
 		}
