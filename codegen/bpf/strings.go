@@ -153,35 +153,47 @@ func emitSubstr(g *gen, call *ast.CallExpr) {
 // syscall argument can be a page not yet mapped, and a tapset must not end
 // the run for that.
 func stringCopy(name, space string, fn asm.BuiltinFunc) *builtin {
+	into := func(g *gen, call *ast.CallExpr, off, size int, padded bool) {
+		withMessage := len(call.Args) == 2
+		// A message that cannot change anything is made only on a fault.
+		lazy := withMessage && !hasSideEffects(call.Args[1])
+		msg := 0
+		if withMessage && !lazy {
+			msg = g.pushStack()
+			defer g.popStack()
+			g.operands(call.Args[0], call.Args[1])
+			g.emit(asm.StoreMem(asm.R10, int16(msg), asm.R1, asm.DWord))
+		} else {
+			g.expr(call.Args[0])
+		}
+		if padded {
+			g.zeroScratch(off, size)
+		}
+		g.emit(asm.Mov.Reg(asm.R3, asm.R0), asm.Mov.Imm(asm.R2, int32(size)))
+		g.scratchPtr(asm.R1, off)
+		copied := g.newLabel("string_copied")
+		g.emit(fn.Call(), asm.JSGE.Imm(asm.R0, 0, copied))
+		// A fault leaves the slot zeroed.
+		switch {
+		case lazy:
+			g.stringInto(call.Args[1], off, size, padded)
+		case withMessage:
+			g.emit(asm.LoadMem(asm.R2, asm.R10, int16(msg), asm.DWord))
+			g.copyStringN(regScratch, off, asm.R2, size)
+		default:
+			g.raise(g.errorSite(space+" string copy fault", name+"()", call.Span().Start))
+		}
+		g.setLabel(copied)
+	}
 	return &builtin{
 		Builtin: sema.Builtin{Name: name, Result: sema.String, ArgTypes: addressAndMessage},
 		emit: func(g *gen, call *ast.CallExpr) {
-			withMessage := len(call.Args) == 2
-			msg := 0
-			if withMessage {
-				msg = g.pushStack()
-				defer g.popStack()
-				g.operands(call.Args[0], call.Args[1])
-				g.emit(asm.StoreMem(asm.R10, int16(msg), asm.R1, asm.DWord))
-			} else {
-				g.expr(call.Args[0])
-			}
 			n := g.c.opts.Params.StringLen
 			slot := g.allocScratch(n)
-			g.zeroScratch(slot, n)
-			g.emit(asm.Mov.Reg(asm.R3, asm.R0), asm.Mov.Imm(asm.R2, int32(n)))
-			g.scratchPtr(asm.R1, slot)
-			copied := g.newLabel("string_copied")
-			g.emit(fn.Call(), asm.JSGE.Imm(asm.R0, 0, copied))
-			if withMessage {
-				g.emit(asm.LoadMem(asm.R2, asm.R10, int16(msg), asm.DWord))
-				g.copyString(regScratch, slot, asm.R2)
-			} else {
-				g.raise(g.errorSite(space+" string copy fault", name+"()", call.Span().Start))
-			}
-			g.setLabel(copied)
+			into(g, call, slot, n, true)
 			g.scratchPtr(asm.R0, slot)
 		},
+		into: into,
 	}
 }
 
