@@ -2,12 +2,14 @@ package bench
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,9 +20,12 @@ import (
 
 // eventCase is one probe measured in both tools: the kernel's own count of
 // the time BPF programs run (kernel.bpf_stats_enabled) divided by how often
-// they ran, while a child makes a known number of getpid calls.
+// they ran, while the workload makes its system calls. Other processes hit
+// the probe too; their events cost the same and count alike.
 type eventCase struct {
-	name     string
+	name string
+	// call is the workload's system call (see testdata/workload).
+	call     string
 	etap     string
 	bpftrace string
 }
@@ -28,12 +33,28 @@ type eventCase struct {
 var eventCases = []eventCase{
 	{
 		name:     "count-by-execname",
+		call:     "getpid",
 		etap:     `global c; probe kernel.trace("raw_syscalls:sys_enter") { c[execname()]++ }`,
 		bpftrace: `tracepoint:raw_syscalls:sys_enter { @[comm] = count(); }`,
 	},
+	{
+		name:     "hist-log-read-size",
+		call:     "read",
+		etap:     `global h; probe kernel.trace("syscalls:sys_exit_read") { h <<< $ret }`,
+		bpftrace: `tracepoint:syscalls:sys_exit_read { @ = hist(args->ret); }`,
+	},
+	{
+		name: "printf-openat",
+		call: "openat",
+		// With a fault message, as bpftrace's str() never fails: a
+		// filename not yet paged in would end the run with stap's "user
+		// string copy fault", and other processes open files too.
+		etap:     `probe kernel.trace("syscalls:sys_enter_openat") { printf("%d %s %s\n", pid(), execname(), user_string($filename, "<fault>")) }`,
+		bpftrace: `tracepoint:syscalls:sys_enter_openat { printf("%d %s %s\n", pid, comm, str(args->filename)); }`,
+	},
 }
 
-// workloadCalls is how many getpid calls the workload makes per iteration.
+// workloadCalls is how many system calls the workload makes per iteration.
 const workloadCalls = 200000
 
 // BenchmarkEventCost reports the BPF run time per event of each case, for
@@ -54,8 +75,8 @@ func BenchmarkEventCost(b *testing.B) {
 			var etapNs, bpftraceNs float64
 			n := 0
 			for b.Loop() {
-				etapNs += perEvent(b, workload, etapBin, "-e", c.etap)
-				bpftraceNs += perEvent(b, workload, bpftrace.argv[0], "-e", c.bpftrace)
+				etapNs += perEvent(b, workload, c.call, etapBin, "-e", c.etap)
+				bpftraceNs += perEvent(b, workload, c.call, bpftrace.argv[0], "-e", c.bpftrace)
 				n++
 			}
 			b.ReportMetric(etapNs/float64(n), "etap-ns/event")
@@ -65,15 +86,15 @@ func BenchmarkEventCost(b *testing.B) {
 	}
 }
 
-// buildWorkload builds the program that makes the getpid calls.
+// buildWorkload builds the program that makes the system calls.
 func buildWorkload(b *testing.B) string {
 	b.Helper()
 	root, err := moduleRoot()
 	if err != nil {
 		b.Fatal(err)
 	}
-	bin := filepath.Join(b.TempDir(), "getpid")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/etap/testdata/getpid")
+	bin := filepath.Join(b.TempDir(), "workload")
+	cmd := exec.Command("go", "build", "-o", bin, "./bench/testdata/workload")
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		b.Fatalf("build the workload: %v\n%s", err, out)
@@ -81,77 +102,138 @@ func buildWorkload(b *testing.B) string {
 	return bin
 }
 
-// perEvent starts a tool, waits until its programs are attached, runs the
-// workload and returns the run time per run of the programs the tool added.
-func perEvent(b *testing.B, workload string, argv ...string) float64 {
+// runWorkload makes the calls (a count, or a duration such as "2s") and
+// returns how many it made.
+func runWorkload(b *testing.B, workload, call, amount string) int {
 	b.Helper()
-	before := programIDs(b)
+	cmd := exec.Command(workload, call, amount)
+	cmd.Env = append(os.Environ(), "GODEBUG=asyncpreemptoff=1")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		b.Fatalf("workload %s %s: %v\n%s", call, amount, err, stderr.String())
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(out)))
+	if err != nil {
+		b.Fatalf("workload %s %s printed %q", call, amount, out)
+	}
+	return n
+}
+
+// tool is etap or bpftrace running a script in the background.
+type tool struct {
+	cmd    *exec.Cmd
+	cancel context.CancelFunc
+	stderr *bytes.Buffer
+	done   chan struct{}
+}
+
+// startTool starts argv with stdout going to w (nil: discarded).
+func startTool(b *testing.B, w io.Writer, argv ...string) *tool {
+	b.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
-	defer cancel()
-	tool := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	tool.Env = append(os.Environ(), "BPFTRACE_KERNEL_SOURCE=")
-	tool.Stdout = io.Discard
-	stderr, err := tool.StderrPipe()
+	t := &tool{cmd: exec.CommandContext(ctx, argv[0], argv[1:]...), cancel: cancel, stderr: &bytes.Buffer{}, done: make(chan struct{})}
+	// bpftrace: no kernel headers on these machines; these scripts need none.
+	t.cmd.Env = append(os.Environ(), "BPFTRACE_KERNEL_SOURCE=")
+	if w == nil {
+		w = io.Discard
+	}
+	t.cmd.Stdout = w
+	stderr, err := t.cmd.StderrPipe()
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := tool.Start(); err != nil {
+	if err := t.cmd.Start(); err != nil {
+		cancel()
 		b.Fatal(err)
 	}
-	go drain(stderr)
-	defer func() {
-		tool.Process.Signal(unix.SIGINT)
-		tool.Wait()
+	go func() {
+		io.Copy(t.stderr, stderr)
+		close(t.done)
 	}()
-	progs := waitForPrograms(b, before, argv[0])
-	start := runStats(b, progs)
-	run := exec.Command(workload, fmt.Sprint(workloadCalls))
-	run.Env = append(os.Environ(), "GODEBUG=asyncpreemptoff=1")
-	if out, err := run.CombinedOutput(); err != nil {
-		b.Fatalf("workload: %v\n%s", err, out)
-	}
-	end := runStats(b, progs)
-	if end.count == start.count {
-		b.Fatalf("%s: its programs never ran", argv[0])
-	}
-	return float64(end.runtime-start.runtime) / float64(end.count-start.count)
+	return t
 }
 
-func drain(r io.Reader) {
-	s := bufio.NewScanner(r)
-	for s.Scan() {
-	}
+// stop ends the tool as Ctrl-C would and returns its standard error.
+func (t *tool) stop() string {
+	t.cmd.Process.Signal(unix.SIGINT)
+	<-t.done
+	t.cmd.Wait()
+	t.cancel()
+	return t.stderr.String()
 }
 
-// programIDs lists the BPF programs loaded now.
-func programIDs(b *testing.B) map[ebpf.ProgramID]bool {
-	b.Helper()
-	ids := map[ebpf.ProgramID]bool{}
-	var id ebpf.ProgramID
-	for {
-		next, err := ebpf.ProgramGetNextID(id)
-		if err != nil {
-			return ids
-		}
-		ids[next] = true
-		id = next
-	}
-}
-
-// waitForPrograms waits until the tool has loaded a tracing program that
-// was not there before, and gives its new tracing programs time to attach.
-func waitForPrograms(b *testing.B, before map[ebpf.ProgramID]bool, tool string) []*ebpf.Program {
+// attached waits until the tool's tracepoint programs run: it finds them
+// among the file descriptors the tool holds (other processes load programs
+// too on a shared machine) and makes calls until their run count moves.
+func (t *tool) attached(b *testing.B, workload, call string) []*ebpf.Program {
 	b.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		var progs []*ebpf.Program
-		for id := range programIDs(b) {
-			if before[id] {
+		select {
+		case <-t.done:
+			b.Fatalf("%s exited early:\n%s", t.cmd.Path, tail(t.stderr.String(), 2000))
+		default:
+		}
+		if progs := toolPrograms(t.cmd.Process.Pid); len(progs) > 0 {
+			before := runStats(b, progs)
+			runWorkload(b, workload, call, "100")
+			if runStats(b, progs).count > before.count {
+				return progs
+			}
+			closeAll(progs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	b.Fatalf("%s: no tracepoint program of it ran within 30s\n%s", t.cmd.Path, tail(t.stderr.String(), 2000))
+	return nil
+}
+
+// perEvent starts a tool, waits until its programs are attached, runs the
+// workload and returns the run time per run of the tool's programs.
+func perEvent(b *testing.B, workload, call string, argv ...string) float64 {
+	b.Helper()
+	t := startTool(b, nil, argv...)
+	defer t.stop()
+	progs := t.attached(b, workload, call)
+	defer closeAll(progs)
+	start := runStats(b, progs)
+	runWorkload(b, workload, call, strconv.Itoa(workloadCalls))
+	end := runStats(b, progs)
+	return float64(end.runtime-start.runtime) / float64(end.count-start.count)
+}
+
+// toolPrograms opens the tracepoint programs whose file descriptors the
+// process pid holds.
+func toolPrograms(pid int) []*ebpf.Program {
+	dir := fmt.Sprintf("/proc/%d/fd", pid)
+	fds, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	var progs []*ebpf.Program
+	for _, fd := range fds {
+		if link, err := os.Readlink(filepath.Join(dir, fd.Name())); err != nil || link != "anon_inode:bpf-prog" {
+			continue
+		}
+		info, err := os.ReadFile(fmt.Sprintf("/proc/%d/fdinfo/%s", pid, fd.Name()))
+		if err != nil {
+			continue
+		}
+		s := bufio.NewScanner(bytes.NewReader(info))
+		for s.Scan() {
+			v, ok := strings.CutPrefix(s.Text(), "prog_id:")
+			if !ok {
 				continue
 			}
-			p, err := ebpf.NewProgramFromID(id)
+			id, err := strconv.Atoi(strings.TrimSpace(v))
 			if err != nil {
-				continue
+				break
+			}
+			p, err := ebpf.NewProgramFromID(ebpf.ProgramID(id))
+			if err != nil {
+				break
 			}
 			if p.Type() == ebpf.TracePoint {
 				progs = append(progs, p)
@@ -159,15 +241,14 @@ func waitForPrograms(b *testing.B, before map[ebpf.ProgramID]bool, tool string) 
 				p.Close()
 			}
 		}
-		if len(progs) > 0 {
-			// Loading comes before attaching: give the tool a moment.
-			time.Sleep(500 * time.Millisecond)
-			return progs
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
-	b.Fatalf("%s loaded no tracepoint program within 30s", strings.TrimSpace(tool))
-	return nil
+	return progs
+}
+
+func closeAll(progs []*ebpf.Program) {
+	for _, p := range progs {
+		p.Close()
+	}
 }
 
 type progStats struct {

@@ -133,7 +133,7 @@ func (s *Session) initScalars(target int) {
 		if g.IsArray() || g.Init == nil {
 			continue
 		}
-		copy(s.scalars[g.Offset:], abi.Params.PackTuple([]maps.Type{g.Value}, []maps.Value{*g.Init}))
+		copy(s.scalars[g.Offset:], abi.Params.PackValue(g.Value, *g.Init))
 	}
 	binary.LittleEndian.PutUint64(s.scalars[abi.Hidden.Target:], uint64(target))
 	binary.LittleEndian.PutUint64(s.scalars[abi.Hidden.RealtimeOffset:], uint64(realtimeOffset()))
@@ -295,8 +295,8 @@ func (s *Session) displayGlobals(w io.Writer, printer *output.Printer) error {
 			m := kernelMap{s.coll.Maps[g.MapName]}
 			err := m.Iterate(func(key, value []byte) bool {
 				entries = append(entries, output.Entry{
-					Key:   abi.Params.UnpackTuple(g.Keys, key),
-					Value: abi.Params.UnpackTuple([]maps.Type{g.Value}, value)[0],
+					Key:   g.UnpackKey(key),
+					Value: abi.Params.UnpackValue(g.Value, value),
 				})
 				return true
 			})
@@ -304,7 +304,7 @@ func (s *Session) displayGlobals(w io.Writer, printer *output.Printer) error {
 				return fmt.Errorf("read global %s: %w", g.Name, err)
 			}
 		} else {
-			val := abi.Params.UnpackTuple([]maps.Type{g.Value}, s.scalars[g.Offset:])[0]
+			val := abi.Params.UnpackValue(g.Value, s.scalars[g.Offset:])
 			entries = []output.Entry{{Value: val}}
 		}
 		printer.ExpandEntries(entries)
@@ -323,7 +323,7 @@ func (s *Session) displayStat(w io.Writer, g *maps.Global) error {
 	err := m.iterateCPUs(func(key []byte, cpus [][]byte) bool {
 		e := output.StatEntry{Data: maps.MergeStat(g.Stat, cpus)}
 		if g.IsArray() {
-			e.Key = s.out.ABI.Params.UnpackTuple(g.Keys, key)
+			e.Key = g.UnpackKey(key)
 		}
 		entries = append(entries, e)
 		return true

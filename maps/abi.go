@@ -126,23 +126,35 @@ func (p Params) SizeOf(t Type) int {
 	return LongSize
 }
 
-// TupleSize returns the size of a packed tuple of the given types: the
-// columns one after the other, each at its slot size.
-func (p Params) TupleSize(types []Type) int {
+// Sizes returns the full slot size of each type: a string at StringLen.
+// Values and scalars are laid out so; key columns and print arguments may
+// be narrower (Global.KeySizes, PrintSite.Sizes).
+func (p Params) Sizes(types []Type) []int {
+	sizes := make([]int, len(types))
+	for i, t := range types {
+		sizes[i] = p.SizeOf(t)
+	}
+	return sizes
+}
+
+// TupleSize returns the size of a packed tuple whose columns have the given
+// slot sizes, one after the other.
+func TupleSize(sizes []int) int {
 	n := 0
-	for _, t := range types {
-		n += p.SizeOf(t)
+	for _, s := range sizes {
+		n += s
 	}
 	return n
 }
 
-// TupleOffsets returns the offset of each column in a packed tuple.
-func (p Params) TupleOffsets(types []Type) []int {
-	offs := make([]int, len(types))
+// TupleOffsets returns the offset of each column in a packed tuple whose
+// columns have the given slot sizes.
+func TupleOffsets(sizes []int) []int {
+	offs := make([]int, len(sizes))
 	n := 0
-	for i, t := range types {
+	for i, s := range sizes {
 		offs[i] = n
-		n += p.SizeOf(t)
+		n += s
 	}
 	return offs
 }
@@ -160,11 +172,12 @@ func LongValue(v int64) Value { return Value{Type: Long, Long: v} }
 // StringValue makes a string Value.
 func StringValue(s string) Value { return Value{Type: String, Str: s} }
 
-// PackTuple encodes values as a packed tuple of the given types. Strings
-// longer than Longest bytes are truncated, as the kernel side does.
-func (p Params) PackTuple(types []Type, vals []Value) []byte {
-	b := make([]byte, p.TupleSize(types))
-	offs := p.TupleOffsets(types)
+// PackTuple encodes values as a packed tuple of the given types and slot
+// sizes. A string longer than its slot's size-1 bytes is truncated, as the
+// kernel side does.
+func PackTuple(types []Type, sizes []int, vals []Value) []byte {
+	b := make([]byte, TupleSize(sizes))
+	offs := TupleOffsets(sizes)
 	for i, t := range types {
 		o := offs[i]
 		switch t {
@@ -172,8 +185,8 @@ func (p Params) PackTuple(types []Type, vals []Value) []byte {
 			binary.LittleEndian.PutUint64(b[o:], uint64(vals[i].Long))
 		case String:
 			s := vals[i].Str
-			if len(s) > p.Longest() {
-				s = s[:p.Longest()]
+			if len(s) > sizes[i]-1 {
+				s = s[:sizes[i]-1]
 			}
 			copy(b[o:], s)
 		}
@@ -181,22 +194,34 @@ func (p Params) PackTuple(types []Type, vals []Value) []byte {
 	return b
 }
 
-// UnpackTuple decodes a packed tuple of the given types.
-func (p Params) UnpackTuple(types []Type, b []byte) []Value {
+// UnpackTuple decodes a packed tuple of the given types and slot sizes.
+func UnpackTuple(types []Type, sizes []int, b []byte) []Value {
 	vals := make([]Value, len(types))
-	offs := p.TupleOffsets(types)
+	offs := TupleOffsets(sizes)
 	for i, t := range types {
-		vals[i] = p.decode(t, b[offs[i]:])
+		vals[i] = decode(t, b[offs[i]:offs[i]+sizes[i]])
 	}
 	return vals
 }
 
-func (p Params) decode(t Type, b []byte) Value {
+// PackValue encodes one value in a full-size slot: a scalar global or an
+// array's value.
+func (p Params) PackValue(t Type, v Value) []byte {
+	return PackTuple([]Type{t}, []int{p.SizeOf(t)}, []Value{v})
+}
+
+// UnpackValue decodes a full-size slot of type t at the start of b.
+func (p Params) UnpackValue(t Type, b []byte) Value {
+	return decode(t, b[:p.SizeOf(t)])
+}
+
+// decode decodes one column of type t whose slot is b.
+func decode(t Type, b []byte) Value {
 	switch t {
 	case String:
-		return StringValue(CString(b[:p.StringLen]))
+		return StringValue(CString(b))
 	case Memory:
-		return Value{Type: Memory, Str: string(b[:p.StringLen])}
+		return Value{Type: Memory, Str: string(b)}
 	}
 	return LongValue(int64(binary.LittleEndian.Uint64(b)))
 }
@@ -215,8 +240,14 @@ func CString(b []byte) string {
 type Global struct {
 	Name string
 	// Keys are the index column types of an array; empty for a scalar.
-	Keys  []Type
-	Value Type
+	Keys []Type
+	// KeySizes are the slot sizes of the key columns, parallel to Keys:
+	// 8 for a long; for a string, room for the longest string any index
+	// expression of the array can give and its NUL, in whole words, at
+	// most StringLen (see KeyStringSize). The kernel hashes and compares whole
+	// keys on every map access: an execname() key takes 16 bytes, not 128.
+	KeySizes []int
+	Value    Type
 	// Offset is a scalar's byte offset in the ScalarsMap value.
 	Offset int
 	// MapName is an array's hash map.
@@ -238,6 +269,29 @@ type Global struct {
 
 // IsArray reports whether g is an associative array.
 func (g *Global) IsArray() bool { return len(g.Keys) > 0 }
+
+// KeySize returns the size of g's packed keys.
+func (g *Global) KeySize() int { return TupleSize(g.KeySizes) }
+
+// KeyOffsets returns the offset of each key column in g's packed keys.
+func (g *Global) KeyOffsets() []int { return TupleOffsets(g.KeySizes) }
+
+// PackKey encodes an element's index columns as g's packed key.
+func (g *Global) PackKey(vals []Value) []byte { return PackTuple(g.Keys, g.KeySizes, vals) }
+
+// UnpackKey decodes a packed key of g.
+func (g *Global) UnpackKey(b []byte) []Value { return UnpackTuple(g.Keys, g.KeySizes, b) }
+
+// KeyStringSize returns the slot size of a string key column or print
+// argument whose strings are at most maxLen bytes long (maxLen < 0:
+// unknown): the string and its NUL in whole words, at most stringLen.
+// Narrowing never truncates: a slot holds every string that can reach it.
+func KeyStringSize(maxLen, stringLen int) int {
+	if maxLen < 0 || maxLen+1 > stringLen {
+		return stringLen
+	}
+	return (maxLen + 1 + 7) &^ 7
+}
 
 // Hidden are the offsets of etap's own scalars in the ScalarsMap value,
 // after the script's scalars.
@@ -283,10 +337,13 @@ const (
 const HeaderSize = 8
 
 // PrintSite is one printf in the script. Its record is the header followed
-// by the arguments packed as a tuple of Args.
+// by the arguments packed as a tuple of Args with slot sizes Sizes: a string
+// argument takes only the room its longest possible value needs (see
+// KeyStringSize), so records stay small.
 type PrintSite struct {
 	Format string
 	Args   []Type
+	Sizes  []int
 	// Convs, when set, says for each argument how it becomes the string
 	// its directive prints; nil when every argument prints as it is.
 	Convs []Conv

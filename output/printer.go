@@ -45,6 +45,7 @@ type printSite struct {
 	dirs  []maps.Directive
 	args  []maps.Type
 	convs []maps.Conv
+	sizes []int
 	offs  []int
 	size  int
 	// last holds the last string seen in each column. Strings such as
@@ -64,9 +65,9 @@ func NewPrinter(abi *maps.ABI, stdout, stderr io.Writer) *Printer {
 	p := &Printer{abi: abi, syms: procKallsyms(), stdout: stdout, stderr: stderr, sites: make([]printSite, len(abi.Prints))}
 	for i, ps := range abi.Prints {
 		s := &p.sites[i]
-		s.args, s.convs = ps.Args, ps.Convs
-		s.offs = abi.TupleOffsets(ps.Args)
-		s.size = abi.TupleSize(ps.Args)
+		s.args, s.convs, s.sizes = ps.Args, ps.Convs, ps.Sizes
+		s.offs = maps.TupleOffsets(ps.Sizes)
+		s.size = maps.TupleSize(ps.Sizes)
 		s.last = make([]string, len(ps.Args))
 		dirs, err := maps.ParseFormat(ps.Format)
 		if err != nil {
@@ -150,10 +151,10 @@ func (p *Printer) print(id uint32, body []byte) error {
 			vals = append(vals, maps.LongValue(int64(binary.LittleEndian.Uint64(b))))
 			continue
 		case maps.Memory:
-			vals = append(vals, maps.Value{Type: maps.Memory, Str: string(b[:p.abi.StringLen])})
+			vals = append(vals, maps.Value{Type: maps.Memory, Str: string(b[:s.sizes[i]])})
 			continue
 		}
-		b = b[:p.abi.StringLen]
+		b = b[:s.sizes[i]]
 		if n := slices.Index(b, 0); n >= 0 {
 			b = b[:n]
 		}

@@ -27,11 +27,12 @@ func testABI() *maps.ABI {
 	return &maps.ABI{
 		Params: maps.Params{StringLen: 16, MaxMapEntries: 8},
 		Prints: []maps.PrintSite{
-			sitePid:       {Format: "pid=%d exec=%s\n", Args: []maps.Type{maps.Long, maps.String}},
+			// exec= is an execname(): a 16-byte slot.
+			sitePid:       {Format: "pid=%d exec=%s\n", Args: []maps.Type{maps.Long, maps.String}, Sizes: []int{8, 16}},
 			siteHello:     {Format: "hello\n"},
 			siteBadFormat: {Format: "%q"},
-			siteMismatch:  {Format: "%d", Args: []maps.Type{maps.String}},
-			siteString:    {Format: "[%s]", Args: []maps.Type{maps.String}},
+			siteMismatch:  {Format: "%d", Args: []maps.Type{maps.String}, Sizes: []int{16}},
+			siteString:    {Format: "[%s]", Args: []maps.Type{maps.String}, Sizes: []int{16}},
 		},
 		Errors: []maps.ErrorSite{
 			{Message: "division by 0", Near: "operator '/'", Where: "t.stp:3:14"},
@@ -46,7 +47,7 @@ const errorScript = 2
 
 // messageRecord is an error or warning record carrying msg.
 func messageRecord(abi *maps.ABI, kind, id uint32, msg string) []byte {
-	return append(header(kind, id), abi.PackTuple([]maps.Type{maps.String}, values(msg))...)
+	return append(header(kind, id), abi.PackValue(maps.String, values(msg)[0])...)
 }
 
 func header(kind, id uint32) []byte {
@@ -55,7 +56,8 @@ func header(kind, id uint32) []byte {
 }
 
 func printRecord(abi *maps.ABI, id uint32, args ...any) []byte {
-	return append(header(maps.KindPrint, id), abi.PackTuple(abi.Prints[id].Args, values(args...))...)
+	ps := abi.Prints[id]
+	return append(header(maps.KindPrint, id), maps.PackTuple(ps.Args, ps.Sizes, values(args...))...)
 }
 
 func TestHandlePrint(t *testing.T) {
@@ -270,10 +272,10 @@ func BenchmarkHandlePrintf(b *testing.B) {
 		Prints: []maps.PrintSite{{
 			Format: "%d %s %s\n",
 			Args:   []maps.Type{maps.Long, maps.String, maps.String},
+			Sizes:  []int{8, 16, maps.DefaultStringLen},
 		}},
 	}
-	rec := append(header(maps.KindPrint, 0),
-		abi.PackTuple(abi.Prints[0].Args, values(12345, "systemd-journal", "/var/log/journal/system.journal"))...)
+	rec := printRecord(abi, 0, 12345, "systemd-journal", "/var/log/journal/system.journal")
 	p := NewPrinter(abi, io.Discard, io.Discard)
 	b.ReportAllocs()
 	b.SetBytes(int64(len(rec)))

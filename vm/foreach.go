@@ -61,17 +61,19 @@ func (m *machine) foreachStart(h, siteIdx uint64, limit int64) (uint64, error) {
 	switch {
 	case !g.IsArray() || g.MapName != pm.name:
 		return 0, fmt.Errorf("foreach site %d iterates %s, not map %q", siteIdx, g.Name, pm.name)
-	case abi.TupleSize(g.Keys) != pm.m.KeySize():
-		return 0, fmt.Errorf("foreach over %s: keys of %d bytes, map %q has %d", g.Name, abi.TupleSize(g.Keys), pm.name, pm.m.KeySize())
+	case g.KeySize() != pm.m.KeySize():
+		return 0, fmt.Errorf("foreach over %s: keys of %d bytes, map %q has %d", g.Name, g.KeySize(), pm.name, pm.m.KeySize())
 	case site.SortColumn < -1 || site.SortColumn > len(g.Keys):
 		return 0, fmt.Errorf("foreach over %s: no column %d to sort by", g.Name, site.SortColumn)
 	}
-	offs := abi.TupleOffsets(g.Keys)
+	offs := g.KeyOffsets()
 
-	by, typ := byKey, maps.Long
+	// width is the sort field's slot size: a key column may be narrower
+	// than a value's string.
+	by, typ, width := byKey, maps.Long, abi.StringLen
 	switch {
 	case site.SortColumn > 0:
-		typ = g.Keys[site.SortColumn-1]
+		typ, width = g.Keys[site.SortColumn-1], g.KeySizes[site.SortColumn-1]
 	case site.SortColumn < 0 && g.Stat == nil:
 		typ = g.Value
 	}
@@ -98,7 +100,7 @@ func (m *machine) foreachStart(h, siteIdx uint64, limit int64) (uint64, error) {
 		case by == byLong:
 			e.num = readLong(field)
 		case by == byString:
-			s := cString(field[:min(len(field), abi.StringLen)])
+			s := cString(field[:min(len(field), width)])
 			if site.SortColumn < 0 {
 				s = append(m.alloc(len(s))[:0], s...)
 			}
@@ -129,7 +131,7 @@ func (m *machine) foreachStart(h, siteIdx uint64, limit int64) (uint64, error) {
 			x, y := a[offs[i]:], b[offs[i]:]
 			var c int
 			if t == maps.String {
-				c = bytes.Compare(cString(x[:abi.StringLen]), cString(y[:abi.StringLen]))
+				c = bytes.Compare(cString(x[:g.KeySizes[i]]), cString(y[:g.KeySizes[i]]))
 			} else {
 				c = cmp.Compare(readLong(x), readLong(y))
 			}

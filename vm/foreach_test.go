@@ -40,8 +40,9 @@ func TestForeach(t *testing.T) {
 	abi := &maps.ABI{
 		Params: maps.Params{StringLen: 16, MaxMapEntries: 64},
 		Globals: []maps.Global{
-			{Name: "count", Keys: []maps.Type{maps.String}, Value: maps.Long, MapName: "count"},
-			{Name: "pairs", Keys: []maps.Type{maps.Long, maps.String}, Value: maps.String, MapName: "pairs"},
+			{Name: "count", Keys: []maps.Type{maps.String}, KeySizes: []int{16}, Value: maps.Long, MapName: "count"},
+			// A narrow string column, as short literal keys get.
+			{Name: "pairs", Keys: []maps.Type{maps.Long, maps.String}, KeySizes: []int{8, 8}, Value: maps.String, MapName: "pairs"},
 			{Name: "total", Value: maps.Long},
 		},
 		Foreach: []maps.ForeachSite{
@@ -56,21 +57,19 @@ func TestForeach(t *testing.T) {
 			{Global: 2},                                 // 8: a scalar
 		},
 	}
-	str, long := []maps.Type{maps.String}, []maps.Type{maps.Long}
 	count := NewHashMap(16, 8, 64)
 	for k, v := range map[string]int64{"apple": 3, "pear": 10, "fig": -2, "kiwi": 10, "banana": 7} {
 		require.NoError(t, count.Update(
-			abi.PackTuple(str, []maps.Value{maps.StringValue(k)}),
-			abi.PackTuple(long, []maps.Value{maps.LongValue(v)}), UpdateAny))
+			abi.Globals[0].PackKey([]maps.Value{maps.StringValue(k)}),
+			abi.PackValue(maps.Long, maps.LongValue(v)), UpdateAny))
 	}
-	pairKeys := []maps.Type{maps.Long, maps.String}
 	pair := func(n int64, s string) []maps.Value { return []maps.Value{maps.LongValue(n), maps.StringValue(s)} }
-	pairs := NewHashMap(24, 16, 64)
+	pairs := NewHashMap(16, 16, 64)
 	for _, e := range []struct {
 		k []maps.Value
 		v string
 	}{{pair(2, "b"), "zz"}, {pair(1, "c"), "aa"}, {pair(-5, "a"), "mm"}, {pair(1, "a"), "aa"}} {
-		require.NoError(t, pairs.Update(abi.PackTuple(pairKeys, e.k), abi.PackTuple(str, []maps.Value{maps.StringValue(e.v)}), UpdateAny))
+		require.NoError(t, pairs.Update(abi.Globals[1].PackKey(e.k), abi.PackValue(maps.String, maps.StringValue(e.v)), UpdateAny))
 	}
 	env := func(rec *recorder) *Env {
 		return &Env{Maps: map[string]Map{"count": count, "pairs": pairs}, ABI: abi, Output: rec.output}
@@ -97,7 +96,7 @@ func TestForeach(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			mapName, keySize := "count", int32(16)
 			if tt.site >= 4 {
-				mapName, keySize = "pairs", 24
+				mapName, keySize = "pairs", 16
 			}
 			var rec recorder
 			got, err := run(t, env(&rec), foreachProg(mapName, tt.site, tt.limit, keySize)...)
@@ -109,7 +108,7 @@ func TestForeach(t *testing.T) {
 					keys = append(keys, maps.CString(r))
 					continue
 				}
-				v := abi.UnpackTuple(pairKeys, r)
+				v := abi.Globals[1].UnpackKey(r)
 				keys = append(keys, strconv.FormatInt(v[0].Long, 10)+" "+v[1].Str)
 			}
 			assert.Equal(t, tt.want, keys)
@@ -123,10 +122,10 @@ func TestForeach(t *testing.T) {
 		msg   string
 	}{
 		{"site out of range", env(&recorder{}), foreachProg("count", 9, -1, 16), "foreach site 9 does not exist"},
-		{"site over another map", env(&recorder{}), foreachProg("pairs", 0, -1, 24), `iterates count, not map "pairs"`},
+		{"site over another map", env(&recorder{}), foreachProg("pairs", 0, -1, 16), `iterates count, not map "pairs"`},
 		{"site over a scalar", env(&recorder{}), foreachProg("count", 8, -1, 16), "iterates total"},
 		{"no ABI", &Env{Maps: map[string]Map{"count": count}}, foreachProg("count", 0, -1, 16), "needs Env.ABI"},
-		{"key buffer too small", env(&recorder{}), foreachProg("pairs", 4, -1, 8), "key buffer: write of 24 bytes"},
+		{"key buffer too small", env(&recorder{}), foreachProg("pairs", 4, -1, 8), "key buffer: write of 16 bytes"},
 		{"handle from nowhere", env(&recorder{}), program(asm.Instructions{
 			asm.Mov.Imm(asm.R1, 1),
 			asm.Mov.Reg(asm.R2, fp),
@@ -150,7 +149,7 @@ func TestForeach(t *testing.T) {
 func TestForeachHandlesEnd(t *testing.T) {
 	abi := &maps.ABI{
 		Params:  maps.Params{StringLen: 8},
-		Globals: []maps.Global{{Name: "a", Keys: []maps.Type{maps.Long}, Value: maps.Long, MapName: "a"}},
+		Globals: []maps.Global{{Name: "a", Keys: []maps.Type{maps.Long}, KeySizes: []int{8}, Value: maps.Long, MapName: "a"}},
 		Foreach: []maps.ForeachSite{{Global: 0}},
 	}
 	a := NewHashMap(8, 8, 4)

@@ -40,7 +40,7 @@ func (c *compiler) addStatMaps(spec *ebpf.CollectionSpec) {
 			ValueSize: uint32(g.Stat.Size()), MaxEntries: uint32(g.MaxEntries),
 		}
 		if g.IsArray() {
-			ms.Type, ms.KeySize = ebpf.PerCPUHash, uint32(c.opts.Params.TupleSize(g.Keys))
+			ms.Type, ms.KeySize = ebpf.PerCPUHash, uint32(g.KeySize())
 			if g.Wrap {
 				ms.Type = ebpf.LRUCPUHash
 			}

@@ -19,18 +19,19 @@ func (g *gen) mapName(arr *sema.Var) string {
 }
 
 // arrayKey packs the index columns of an array access into scratch, as
-// maps.Params.PackTuple lays them out, and returns the key's offset.
+// maps.Global.PackKey lays them out, and returns the key's offset.
 func (g *gen) arrayKey(array *ast.Ident, index []ast.Expr) int {
 	arr := g.c.prog.Refs[array]
 	glob := g.c.abi.Globals[g.c.global[arr]]
-	keyOff := g.allocScratch(g.c.opts.Params.TupleSize(glob.Keys))
-	offs := g.c.opts.Params.TupleOffsets(glob.Keys)
+	keyOff := g.allocScratch(glob.KeySize())
+	offs := glob.KeyOffsets()
 	for i, k := range index {
-		g.expr(k)
 		if glob.Keys[i] == maps.String {
-			g.copyString(regScratch, keyOff+offs[i], asm.R0)
+			g.checkColumn(&glob, i, k)
+			g.stringInto(k, keyOff+offs[i], glob.KeySizes[i], true)
 			continue
 		}
+		g.expr(k)
 		g.emit(asm.StoreMem(regScratch, int16(keyOff+offs[i]), asm.R0, asm.DWord))
 	}
 	return keyOff

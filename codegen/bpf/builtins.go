@@ -17,6 +17,11 @@ type builtin struct {
 	// later is set for builtins whose string user space makes when it
 	// prints the record (symname); see symbols.go.
 	later *printedLater
+	// into, when set, writes the string a call gives straight into the
+	// size-byte slot at scratch offset off, NUL-padded to its end when
+	// padded is set (keys are compared whole; records are read up to the
+	// NUL): a map key or ring-buffer record, with no temporary to copy.
+	into func(g *gen, call *ast.CallExpr, off, size int, padded bool)
 }
 
 // builtins is filled by init: the emitters refer back to it through expr.
@@ -30,7 +35,7 @@ func init() {
 		helperLong("gid", asm.FnGetCurrentUidGid, high32),
 		helperLong("cpu", asm.FnGetSmpProcessorId, nil),
 		kernelOnly(helperLong("task_current", asm.FnGetCurrentTask, nil)),
-		{Builtin: sema.Builtin{Name: "execname", Result: sema.String}, emit: emitExecname},
+		{Builtin: sema.Builtin{Name: "execname", Result: sema.String}, emit: emitExecname, into: execnameInto},
 		wallClock("gettimeofday_ns", 1),
 		wallClock("gettimeofday_us", 1e3),
 		wallClock("gettimeofday_ms", 1e6),
@@ -124,19 +129,25 @@ func kernelOnly(b *builtin) *builtin {
 const commLen = 16
 
 // emitExecname copies the current task's name into a string slot.
-func emitExecname(g *gen, _ *ast.CallExpr) {
+func emitExecname(g *gen, call *ast.CallExpr) {
 	n := g.c.opts.Params.StringLen
 	off := g.allocScratch(n)
-	// The helper writes size bytes, the name cut to fit and its NUL.
-	size := min(commLen, g.c.opts.Params.Longest()+1)
-	if size < commLen {
-		g.zeroScratch(off, n)
-	} else {
-		g.zeroScratch(off+commLen, n-commLen)
+	execnameInto(g, call, off, n, true)
+	g.scratchPtr(asm.R0, off)
+}
+
+// execnameInto writes the task's name into a slot of size bytes: the
+// helper writes commLen bytes, or fewer when MAXSTRINGLEN is smaller,
+// the name cut to fit and NUL-padded. With padded, the rest of the slot
+// is zeroed too.
+func execnameInto(g *gen, _ *ast.CallExpr, off, size int, padded bool) {
+	n := min(commLen, g.c.opts.Params.Longest()+1, size)
+	if from := n &^ 7; padded && size > from {
+		// Zeroed first, in whole words: the helper overwrites the start.
+		g.zeroScratch(off+from, size-from)
 	}
 	g.scratchPtr(asm.R1, off)
-	g.emit(asm.Mov.Imm(asm.R2, int32(size)), asm.FnGetCurrentComm.Call())
-	g.scratchPtr(asm.R0, off)
+	g.emit(asm.Mov.Imm(asm.R2, int32(n)), asm.FnGetCurrentComm.Call())
 }
 
 // wallClock is gettimeofday_*: the boot clock plus the offset to the

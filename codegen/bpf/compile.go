@@ -177,6 +177,8 @@ type compiler struct {
 	maxNesting int
 	// tables are the name tables the probes look numbers up in.
 	tables map[*table]bool
+	// varLen bounds the length of string locals (see keySizes).
+	varLen map[*sema.Var]int
 }
 
 func newCompiler(prog *sema.Program, opts Options) *compiler {
@@ -190,6 +192,7 @@ func newCompiler(prog *sema.Program, opts Options) *compiler {
 	}
 	c.maxNesting = c.nestingLimit()
 	off := 0
+	keySizes := c.keySizes()
 	for _, v := range prog.Globals {
 		g := maps.Global{Name: v.Name, Value: v.Type.ABI(), Display: v.Written && !v.Read}
 		switch {
@@ -197,6 +200,7 @@ func newCompiler(prog *sema.Program, opts Options) *compiler {
 			for _, k := range v.Keys {
 				g.Keys = append(g.Keys, k.ABI())
 			}
+			g.KeySizes = keySizes[v]
 			g.MapName = "a_" + v.Name
 			g.MaxEntries = opts.Params.MaxMapEntries
 			if v.Size > 0 {
@@ -261,7 +265,7 @@ func (c *compiler) addMaps(spec *ebpf.CollectionSpec, scratchSize int) {
 		}
 		spec.Maps[g.MapName] = &ebpf.MapSpec{
 			Name: g.MapName, Type: typ,
-			KeySize:    uint32(c.opts.Params.TupleSize(g.Keys)),
+			KeySize:    uint32(g.KeySize()),
 			ValueSize:  uint32(c.opts.Params.SizeOf(g.Value)),
 			MaxEntries: uint32(g.MaxEntries),
 		}

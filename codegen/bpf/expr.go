@@ -305,14 +305,24 @@ func unparen(e ast.Expr) ast.Expr {
 	}
 }
 
-// stringLit builds a literal in a scratch slot, a word at a time.
+// stringLit builds a literal in a scratch slot.
 func (g *gen) stringLit(s string) {
 	n := g.c.opts.Params.StringLen
 	if len(s) > g.c.opts.Params.Longest() {
 		s = s[:g.c.opts.Params.Longest()]
 	}
 	off := g.allocScratch(n)
-	for i := 0; i < n; i += 8 {
+	g.literalWords(s, off, n)
+	g.scratchPtr(asm.R0, off)
+}
+
+// literalWords writes s into the size-byte slot at scratch offset off, a
+// word at a time, cut to size-1 bytes and zero-padded.
+func (g *gen) literalWords(s string, off, size int) {
+	if len(s) > size-1 {
+		s = s[:size-1]
+	}
+	for i := 0; i < size; i += 8 {
 		var word int64
 		for j := 0; j < 8 && i+j < len(s); j++ {
 			word |= int64(s[i+j]) << (8 * j)
@@ -323,7 +333,6 @@ func (g *gen) stringLit(s string) {
 		}
 		g.emit(asm.LoadImm(asm.R1, word, asm.DWord), asm.StoreMem(regScratch, int16(off+i), asm.R1, asm.DWord))
 	}
-	g.scratchPtr(asm.R0, off)
 }
 
 // hasSideEffects reports whether evaluating e could change a variable.

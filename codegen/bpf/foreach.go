@@ -190,7 +190,7 @@ func (g *gen) foreachSorted(s *ast.ForeachStmt) {
 	handle := g.pushStack()
 	defer g.popStack()
 	g.emit(asm.StoreMem(asm.R10, int16(handle), asm.R0, asm.DWord))
-	keyOff := g.allocScratch(g.c.opts.Params.TupleSize(glob.Keys))
+	keyOff := g.allocScratch(glob.KeySize())
 	keyAddr := func(r asm.Register) { g.scratchPtr(r, keyOff) }
 
 	next, end := g.newLabel("foreach"), g.newLabel("foreach_end")
@@ -270,12 +270,13 @@ func (g *gen) foreachLive(s *ast.ForeachStmt) {
 // foreachVars sets the key variables from the key keyAddr gives the
 // address of, and the value variable from what value leaves in R0.
 func (g *gen) foreachVars(s *ast.ForeachStmt, glob *maps.Global, keyAddr func(asm.Register), value func()) {
-	offs := g.c.opts.Params.TupleOffsets(glob.Keys)
+	offs := glob.KeyOffsets()
 	for i, k := range s.Keys {
 		v := g.c.prog.Refs[k]
 		keyAddr(asm.R0)
 		if v.Type == sema.String {
 			g.emit(asm.Add.Imm(asm.R0, int32(offs[i])))
+			g.widenString(glob.KeySizes[i])
 		} else {
 			g.emit(asm.LoadMem(asm.R0, asm.R0, int16(offs[i]), asm.DWord))
 		}
@@ -290,10 +291,13 @@ func (g *gen) foreachVars(s *ast.ForeachStmt, glob *maps.Global, keyAddr func(as
 // matchKey jumps to miss unless the key keyAddr gives the address of has
 // the slice's values in its columns that are not `*`.
 func (g *gen) matchKey(glob *maps.Global, slice []ast.Expr, keyAddr func(asm.Register), miss string) {
-	offs := g.c.opts.Params.TupleOffsets(glob.Keys)
+	offs := glob.KeyOffsets()
 	for i, k := range slice {
 		if k == nil {
 			continue
+		}
+		if glob.Keys[i] == maps.String {
+			g.checkColumn(glob, i, k)
 		}
 		g.expr(k)
 		keyAddr(asm.R1)
@@ -304,8 +308,9 @@ func (g *gen) matchKey(glob *maps.Global, slice []ast.Expr, keyAddr func(asm.Reg
 			)
 			continue
 		}
-		// Zero padding makes equal strings equal word for word.
-		for w := 0; w < g.c.opts.Params.SizeOf(maps.String); w += 8 {
+		// Zero padding makes equal strings equal word for word; k's
+		// strings fit the column (checkColumn), so its width is enough.
+		for w := 0; w < glob.KeySizes[i]; w += 8 {
 			g.emit(
 				asm.LoadMem(asm.R2, asm.R0, int16(w), asm.DWord),
 				asm.LoadMem(asm.R3, asm.R1, int16(offs[i]+w), asm.DWord),

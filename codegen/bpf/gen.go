@@ -383,7 +383,13 @@ func (g *gen) scratchPtr(reg asm.Register, off int) {
 // copyString copies a string slot from the address in src to dst+off.
 // Slots are zero-padded, so copying whole words keeps them so.
 func (g *gen) copyString(dst asm.Register, off int, src asm.Register) {
-	for i := 0; i < g.c.opts.Params.StringLen; i += 8 {
+	g.copyStringN(dst, off, src, g.c.opts.Params.StringLen)
+}
+
+// copyStringN copies the first size bytes of a string slot, in whole
+// words: a narrow key column or record field whose strings fit.
+func (g *gen) copyStringN(dst asm.Register, off int, src asm.Register, size int) {
+	for i := 0; i < size; i += 8 {
 		g.emit(
 			asm.LoadMem(asm.R1, src, int16(i), asm.DWord),
 			asm.StoreMem(dst, int16(off+i), asm.R1, asm.DWord),

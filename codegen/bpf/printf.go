@@ -147,6 +147,7 @@ func formatArgTypes(name string) func(call *ast.CallExpr) ([]sema.Type, *diag.Di
 func (g *gen) print(format string, args []ast.Expr) {
 	format, args = g.expandVars(format, args)
 	types := make([]maps.Type, len(args))
+	sizes := make([]int, len(args))
 	var convs []maps.Conv
 	for i, a := range args {
 		types[i] = g.typeOf(a).ABI()
@@ -156,10 +157,18 @@ func (g *gen) print(format string, args []ast.Expr) {
 			}
 			types[i], convs[i] = later.typ, later.conv
 		}
+		sizes[i] = g.c.opts.Params.SizeOf(types[i])
+		if types[i] == maps.String {
+			sizes[i] = g.stringSize(a)
+		}
 	}
-	g.printWith(format, types, convs, func(i, dst int) ast.Expr {
+	g.printWith(format, types, sizes, convs, func(i, dst int) ast.Expr {
 		if call, later := g.laterArg(args[i]); later != nil {
 			g.recordLater(call, later, dst)
+			return nil
+		}
+		if types[i] == maps.String {
+			g.stringInto(args[i], dst, sizes[i], false)
 			return nil
 		}
 		g.expr(args[i])
@@ -168,21 +177,25 @@ func (g *gen) print(format string, args []ast.Expr) {
 }
 
 // printWith sends a print record of values of the given types, shown with
-// convs where set. arg emits each into R0 and returns the expression it
-// comes from (for messages), or writes it at scratch offset dst itself
-// and returns nil.
-func (g *gen) printWith(format string, types []maps.Type, convs []maps.Conv, arg func(i, dst int) ast.Expr) {
+// convs where set, in slots of the given sizes (nil: full slots; a %m or
+// %M argument's is always full). arg emits each into R0 and returns the
+// expression it comes from (for messages), or writes it at scratch offset
+// dst itself, in its slot, and returns nil.
+func (g *gen) printWith(format string, types []maps.Type, sizes []int, convs []maps.Conv, arg func(i, dst int) ast.Expr) {
+	p := g.c.opts.Params
+	if sizes == nil {
+		sizes = p.Sizes(types)
+	}
 	mem := memoryArgs(format)
 	for i := range mem {
-		types[i] = maps.Memory
+		types[i], sizes[i] = maps.Memory, p.SizeOf(maps.Memory)
 	}
-	g.c.abi.Prints = append(g.c.abi.Prints, maps.PrintSite{Format: format, Args: types, Convs: convs})
+	g.c.abi.Prints = append(g.c.abi.Prints, maps.PrintSite{Format: format, Args: types, Sizes: sizes, Convs: convs})
 	id := len(g.c.abi.Prints) - 1
 
-	p := g.c.opts.Params
-	size := maps.HeaderSize + p.TupleSize(types)
+	size := maps.HeaderSize + maps.TupleSize(sizes)
 	rec := g.allocScratch(size)
-	offs := p.TupleOffsets(types)
+	offs := maps.TupleOffsets(sizes)
 	for i, off := range offs {
 		e := arg(i, rec+maps.HeaderSize+off)
 		if e == nil {
@@ -197,7 +210,7 @@ func (g *gen) printWith(format string, types []maps.Type, convs []maps.Conv, arg
 			continue
 		}
 		if types[i] == maps.String {
-			g.copyString(regScratch, rec+maps.HeaderSize+off, asm.R0)
+			g.copyStringN(regScratch, rec+maps.HeaderSize+off, asm.R0, sizes[i])
 			continue
 		}
 		g.emit(asm.StoreMem(regScratch, int16(rec+maps.HeaderSize+off), asm.R0, asm.DWord))

@@ -727,7 +727,8 @@ func TestSizeLimits(t *testing.T) {
 		},
 		{
 			"scratch too large",
-			"probe begin { printf(\"" + strings.Repeat("%s", 300) + "\"" + strings.Repeat(`, "a"`, 300) + ") }",
+			// A global's string is MAXSTRINGLEN wide in the record.
+			"global s; probe begin { s = \"a\"; printf(\"" + strings.Repeat("%s", 300) + "\"" + strings.Repeat(`, s`, 300) + ") }",
 			"C004",
 		},
 		{

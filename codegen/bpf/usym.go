@@ -31,7 +31,7 @@ func usymBuiltins() []*builtin {
 			g.userBacktrace(call, maps.SymbolLines)
 		}},
 		{Builtin: sema.Builtin{Name: "print_ubacktrace", Result: sema.Void}, emit: func(g *gen, call *ast.CallExpr) {
-			g.printWith("%s", []maps.Type{maps.String}, nil, func(int, int) ast.Expr { g.userBacktrace(call, maps.SymbolLines); return call })
+			g.printWith("%s", []maps.Type{maps.String}, nil, nil, func(int, int) ast.Expr { g.userBacktrace(call, maps.SymbolLines); return call })
 		}},
 	}
 }

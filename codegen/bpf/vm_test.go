@@ -196,7 +196,7 @@ func (s *session) initScalars(m vm.Map) {
 		if g.IsArray() || g.Init == nil {
 			continue
 		}
-		copy(scalars[g.Offset:], abi.Params.PackTuple([]maps.Type{g.Value}, []maps.Value{*g.Init}))
+		copy(scalars[g.Offset:], abi.Params.PackValue(g.Value, *g.Init))
 	}
 	binary.LittleEndian.PutUint64(scalars[abi.Hidden.Target:], sessionTarget)
 	var real, boot unix.Timespec
@@ -290,8 +290,8 @@ func (s *session) displayGlobals() {
 		if g.IsArray() {
 			err := s.user.Maps[g.MapName].Iterate(func(key, value []byte) bool {
 				entries = append(entries, output.Entry{
-					Key:   abi.Params.UnpackTuple(g.Keys, key),
-					Value: abi.Params.UnpackTuple([]maps.Type{g.Value}, value)[0],
+					Key:   g.UnpackKey(key),
+					Value: abi.Params.UnpackValue(g.Value, value),
 				})
 				return true
 			})
@@ -299,7 +299,7 @@ func (s *session) displayGlobals() {
 		} else {
 			scalars, _, err := s.user.Maps[maps.ScalarsMap].Lookup(make([]byte, 4))
 			require.NoError(s.t, err)
-			entries = []output.Entry{{Value: abi.Params.UnpackTuple([]maps.Type{g.Value}, scalars[g.Offset:])[0]}}
+			entries = []output.Entry{{Value: abi.Params.UnpackValue(g.Value, scalars[g.Offset:])}}
 		}
 		require.NoError(s.t, output.DisplayGlobal(&s.stdout, g, entries))
 	}
@@ -336,7 +336,7 @@ func (s *session) displayStat(g *maps.Global) {
 		require.NoError(s.t, err)
 		e := output.StatEntry{Data: maps.MergeStat(g.Stat, cpus)}
 		if g.IsArray() {
-			e.Key = s.out.ABI.Params.UnpackTuple(g.Keys, key)
+			e.Key = g.UnpackKey(key)
 		}
 		entries = append(entries, e)
 		return true
