@@ -36,3 +36,16 @@ func TestVarsStringOnlyPrinted(t *testing.T) {
 	assert.Equal(t, 1, r.code)
 	assert.Contains(t, r.stderr, "compile error: etap builds context strings such as $$vars only where they are printed")
 }
+
+// TestTracepointCommonFields reads $common_pid, which the kernel wrote
+// over before the program runs (it is the current thread), and refuses
+// the other common fields, which are gone.
+func TestTracepointCommonFields(t *testing.T) {
+	r := etap(t, "-e", `probe kernel.trace("syscalls:sys_enter_getpid") { if (pid() == target()) { printf("%d\n", $common_pid == tid()); exit() } }`, "-c", getpidBin+" 1")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, "1\n", r.stdout)
+
+	r = etap(t, "-p3", "-e", `probe kernel.trace("sched:sched_switch") { println($common_flags) }`)
+	assert.Equal(t, 1, r.code)
+	assert.Contains(t, r.stderr, "<input>:1:52: compile error: the kernel hides $common_flags from BPF programs")
+}

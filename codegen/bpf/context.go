@@ -6,6 +6,7 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
 
+	"etap/diag"
 	"etap/lang/ast"
 	"etap/sema"
 )
@@ -116,6 +117,9 @@ func (g *gen) field(e *ast.TargetVar) {
 			asm.And.Imm(asm.R0, 0xffff),
 			asm.Add.Reg(asm.R0, regCtx),
 		)
+	case g.probe.Point.Kind == sema.PointTracepoint && f.Offset < tracepointHeader:
+		g.commonField(e)
+		return
 	default:
 		g.emit(asm.LoadMem(asm.R0, regCtx, int16(f.Offset), sizes[f.Size]))
 		g.signExtend(f.Size, f.Signed)
@@ -143,6 +147,23 @@ func (g *gen) follow(t *sema.Target) {
 	if t.Type == sema.String {
 		g.readKernelString(t.StringOffset, t.StringMax)
 	}
+}
+
+// tracepointHeader is the size of the common fields at the start of a
+// tracepoint's record. Before the kernel runs a BPF program on a record it
+// stores a pointer over them, and the verifier refuses to load them.
+const tracepointHeader = 8
+
+// commonField emits $common_pid, which is the current thread, into R0;
+// the other common fields are gone.
+func (g *gen) commonField(e *ast.TargetVar) {
+	if e.Name != "common_pid" {
+		g.c.diags.Add(diag.Errorf(diag.Codegen, "C016", e.Span(),
+			"the kernel hides $%s from BPF programs: it writes over a tracepoint record's common fields before it runs them", e.Name).
+			WithHint("$common_pid is there: it is the current thread, tid()"))
+		return
+	}
+	g.emit(asm.FnGetCurrentPidTgid.Call(), asm.Mov.Reg32(asm.R0, asm.R0))
 }
 
 // signExtend sign-extends the size-byte value in R0 when it is signed.

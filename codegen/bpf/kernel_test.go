@@ -10,7 +10,6 @@ import (
 const kernelFieldsScript = `probe kernel.trace("syscalls:sys_enter_getpid") {
 	printf("%d %d %d %d\n", $__syscall_nr, $s8, $u16, $s16)
 	printf("%d %d %d\n", $u32, $s64, $u64)
-	printf("%d %d %d %d\n", $common_type, $common_flags, $common_preempt_count, $common_pid)
 	printf("%d\n", $__syscall_nr + $s8 * 2)
 }`
 
@@ -23,28 +22,27 @@ func TestKernelFields(t *testing.T) {
 		stdout string
 	}{{
 		name:   "zero",
-		stdout: "0 0 0 0\n0 0 0\n0 0 0 0\n0\n",
+		stdout: "0 0 0 0\n0 0 0\n0\n",
 	}, {
 		name: "all bits set",
 		fields: map[string]int64{
 			"__syscall_nr": -1, "s8": -1, "u16": 0xffff, "s16": -1, "u32": 0xffffffff, "s64": -1, "u64": -1,
-			"common_type": 0xffff, "common_flags": 0xff, "common_preempt_count": 0xff, "common_pid": -1,
 		},
-		stdout: "-1 -1 65535 -1\n4294967295 -1 -1\n65535 255 255 -1\n-3\n",
+		stdout: "-1 -1 65535 -1\n4294967295 -1 -1\n-3\n",
 	}, {
 		name: "largest positive",
 		fields: map[string]int64{
 			"__syscall_nr": 0x7fffffff, "s8": 0x7f, "u16": 0x7fff, "s16": 0x7fff, "u32": 0x7fffffff,
-			"s64": 0x7fffffffffffffff, "u64": 0x7fffffffffffffff, "common_pid": 39,
+			"s64": 0x7fffffffffffffff, "u64": 0x7fffffffffffffff,
 		},
-		stdout: "2147483647 127 32767 32767\n2147483647 9223372036854775807 9223372036854775807\n0 0 0 39\n2147483901\n",
+		stdout: "2147483647 127 32767 32767\n2147483647 9223372036854775807 9223372036854775807\n2147483901\n",
 	}, {
 		name: "smallest negative",
 		fields: map[string]int64{
 			"__syscall_nr": -0x80000000, "s8": -0x80, "u16": 0x8000, "s16": -0x8000, "u32": 0x80000000,
 			"s64": -0x8000000000000000, "u64": -0x8000000000000000,
 		},
-		stdout: "-2147483648 -128 32768 -32768\n2147483648 -9223372036854775808 -9223372036854775808\n0 0 0 0\n-2147483904\n",
+		stdout: "-2147483648 -128 32768 -32768\n2147483648 -9223372036854775808 -9223372036854775808\n-2147483904\n",
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
