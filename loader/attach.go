@@ -75,7 +75,7 @@ func (s *Session) loadFunction(k *bpf.KernelProgram) error {
 		if err == nil {
 			s.coll.Programs[k.Name] = prog
 			s.trampolines[k.Name] = true
-			s.mechanisms[k.Name] = fmt.Sprintf("%s attaches by %s", k.Point.Text, trampolineKind(k))
+			s.mechanisms[k.Name] = fmt.Sprintf("%s attaches by %s", k.Point.Text, k.TrampolineKind())
 			return nil
 		}
 		if errors.Is(err, unix.EPERM) || errors.Is(err, enotsupp) || errors.Is(err, unix.EOPNOTSUPP) {
@@ -104,20 +104,12 @@ func (s *Session) loadKprobe(k *bpf.KernelProgram, why error) error {
 	}
 	s.coll.Programs[k.Name] = prog
 	delete(s.trampolines, k.Name)
-	how := fmt.Sprintf("%s attaches by %s", k.Point.Text, map[bpf.Attach]string{bpf.AttachKprobe: "kprobe", bpf.AttachKretprobe: "kretprobe"}[k.Attach])
+	how := fmt.Sprintf("%s attaches by %s", k.Point.Text, k.KprobeKind())
 	if k.Trampoline != nil && why != nil {
-		how += fmt.Sprintf(" (the kernel refused %s: %v)", trampolineKind(k), why)
+		how += fmt.Sprintf(" (the kernel refused %s: %v)", k.TrampolineKind(), why)
 	}
 	s.mechanisms[k.Name] = how
 	return nil
-}
-
-// trampolineKind names the kind of k's fentry/fexit variant.
-func trampolineKind(k *bpf.KernelProgram) string {
-	if k.Attach == bpf.AttachKretprobe {
-		return "fexit"
-	}
-	return "fentry"
 }
 
 // loadProgram loads one program that uses the session's maps.

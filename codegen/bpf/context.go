@@ -62,11 +62,10 @@ func attachOf(p *sema.Point) (ebpf.ProgramType, Attach) {
 func (k *KernelProgram) attachText() string {
 	switch k.Attach {
 	case AttachKprobe, AttachKretprobe:
-		kind := map[Attach]string{AttachKprobe: "kprobe", AttachKretprobe: "kretprobe"}[k.Attach]
 		if k.Trampoline != nil {
-			kind = map[Attach]string{AttachKprobe: "fentry or kprobe", AttachKretprobe: "fexit or kretprobe"}[k.Attach]
+			return k.TrampolineKind() + " or " + k.KprobeKind() + " " + k.Point.Function
 		}
-		return kind + " " + k.Point.Function
+		return k.KprobeKind() + " " + k.Point.Function
 	case AttachUprobe, AttachUretprobe:
 		kind := map[Attach]string{AttachUprobe: "uprobe", AttachUretprobe: "uretprobe"}[k.Attach]
 		s := fmt.Sprintf("%s %s+%#x", kind, k.Point.Binary, k.Point.Address)
@@ -80,6 +79,24 @@ func (k *KernelProgram) attachText() string {
 		return fmt.Sprintf("perf event type %d config %d on every CPU", k.Point.Perf.Type, k.Point.Perf.Config)
 	}
 	return "tracepoint " + k.Point.Group + ":" + k.Point.Event
+}
+
+// KprobeKind names how a kernel function probe attaches as a kprobe:
+// "kprobe", or "kretprobe" for a .return.
+func (k *KernelProgram) KprobeKind() string {
+	if k.Attach == AttachKretprobe {
+		return "kretprobe"
+	}
+	return "kprobe"
+}
+
+// TrampolineKind names how a kernel function probe attaches by its
+// Trampoline variant: "fentry", or "fexit" for a .return.
+func (k *KernelProgram) TrampolineKind() string {
+	if k.Attach == AttachKretprobe {
+		return "fexit"
+	}
+	return "fentry"
 }
 
 // sizes are the load sizes of 1-, 2-, 4- and 8-byte values.
