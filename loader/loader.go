@@ -29,13 +29,21 @@ type Session struct {
 	scalars []byte
 	// target is target(): uprobes attach for this process only when set.
 	target int
+	// cache is the kernel's BTF, for the programs loaded one by one.
+	cache *btf.Cache
+	// trampolines names the kernel function probes whose fentry/fexit
+	// variant loaded; noTrampolines, once set, is why the kernel takes
+	// none, and mechanisms says how each kernel function probe attaches.
+	trampolines   map[string]bool
+	noTrampolines error
+	mechanisms    map[string]string
 }
 
 // Load creates the maps and loads the kernel programs, which runs the
 // verifier; nothing is attached yet. A verifier rejection comes back as a
 // *VerifierError at the script line that caused it, and a probe this
-// kernel cannot attach at all (a kprobe without CONFIG_KPROBES) as a
-// *diag.Diagnostic at its probe point, before anything is loaded.
+// kernel cannot attach at all (a kernel function without fentry or
+// kprobes) as a *diag.Diagnostic at its probe point.
 func Load(out *bpf.Output) (*Session, error) { return LoadWithBTF(out, nil) }
 
 // LoadWithBTF is Load with a cache of the kernel's BTF that earlier passes
@@ -45,11 +53,30 @@ func LoadWithBTF(out *bpf.Output, cache *btf.Cache) (*Session, error) {
 	if err := checkAttachable(out); err != nil {
 		return nil, err
 	}
-	coll, err := ebpf.NewCollectionWithOptions(out.Spec, ebpf.CollectionOptions{Cache: cache})
+	if cache == nil {
+		cache = btf.NewCache()
+	}
+	// Kernel function probes load one by one after the rest, each as the
+	// kernel allows.
+	spec := out.Spec.Copy()
+	for _, k := range out.Kernel {
+		if isFunction(k) {
+			delete(spec.Programs, k.Name)
+		}
+	}
+	coll, err := ebpf.NewCollectionWithOptions(spec, ebpf.CollectionOptions{Cache: cache})
 	if err != nil {
 		return nil, loadError(out, err)
 	}
-	s := &Session{out: out, coll: coll}
+	s := &Session{out: out, coll: coll, cache: cache, trampolines: map[string]bool{}, mechanisms: map[string]string{}}
+	for _, k := range out.Kernel {
+		if isFunction(k) {
+			if err := s.loadFunction(k); err != nil {
+				coll.Close()
+				return nil, err
+			}
+		}
+	}
 	m := coll.Maps[maps.ScalarsMap]
 	size := pageRound(int(m.ValueSize()))
 	s.scalars, err = unix.Mmap(m.FD(), 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
@@ -59,6 +86,19 @@ func LoadWithBTF(out *bpf.Output, cache *btf.Cache) (*Session, error) {
 	}
 	s.scalars = s.scalars[:m.ValueSize()]
 	return s, nil
+}
+
+// Mechanisms says how each kernel function probe attaches, by fentry/fexit
+// or by kprobe, and why not by the first where it has that variant: one
+// line each, for -v.
+func (s *Session) Mechanisms() []string {
+	var lines []string
+	for _, k := range s.out.Kernel {
+		if how, ok := s.mechanisms[k.Name]; ok {
+			lines = append(lines, how)
+		}
+	}
+	return lines
 }
 
 func pageRound(n int) int {

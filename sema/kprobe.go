@@ -329,6 +329,7 @@ func (fp *functionProbe) point(fn *btf.Func, rg *Regs) *Point {
 		p.Fields[param.Name] = f
 		p.Order = append(p.Order, param.Name)
 	}
+	p.Trampoline = trampoline(proto, rg)
 	if fp.suffix == ".return" {
 		p.Kind = PointKretprobe
 		if _, void := proto.Return.(*btf.Void); !void && proto.Return != nil {
@@ -343,4 +344,22 @@ func (fp *functionProbe) point(fn *btf.Func, rg *Regs) *Point {
 		}
 	}
 	return p
+}
+
+// trampoline places the parameters and the return value of a function in
+// the context of fentry/fexit programs: each parameter in the next u64,
+// the return value in the u64 after the last. A function with a parameter
+// passed by value as a struct (which takes several) or variadic has none:
+// it is probed by kprobes only.
+func trampoline(proto *btf.FuncProto, rg *Regs) map[int]int {
+	slots := map[int]int{rg.Ret: 8 * len(proto.Params)}
+	for i, param := range proto.Params {
+		if _, _, ok := scalar(param.Type); !ok {
+			return nil
+		}
+		if i < len(rg.Args) {
+			slots[rg.Args[i]] = 8 * i
+		}
+	}
+	return slots
 }

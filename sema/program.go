@@ -106,6 +106,12 @@ type Point struct {
 	// Regs places the arguments and the return value in the context of
 	// kprobes and uprobes, for uint_arg(n) and friends; nil elsewhere.
 	Regs *Regs
+	// Trampoline, when set, says that a kernel function probe can also
+	// attach as fentry/fexit, whose context is the function's parameters
+	// as an array of u64 and, at return, its return value after them: it
+	// maps the offset of each parameter's and the return value's register
+	// in struct pt_regs (a Field's Offset) to its offset in that array.
+	Trampoline map[int]int
 	// Guard, when set, is a context field that must be nonzero for the
 	// handler to run, such as group_dead for process.end.
 	Guard *Field

@@ -158,6 +158,11 @@ func runEtap(ctx context.Context, o options, args []string, stdout, stderr io.Wr
 	}
 	defer session.Close()
 	p.pass(4, "loaded and verified BPF programs")
+	if o.verbose > 0 {
+		for _, how := range session.Mechanisms() {
+			fmt.Fprintf(p.stderr, "Pass 4: probe %s.\n", how)
+		}
+	}
 	if o.pass == 4 {
 		return nil
 	}

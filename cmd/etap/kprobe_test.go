@@ -40,9 +40,10 @@ func hostHasKprobes() bool {
 }
 
 // TestKernelFunctionWithoutKprobes runs the probe: on a kernel without
-// kprobes, such as the test machines', the run fails at the probe point
-// with the reason, before anything is loaded; where kprobes exist, it runs
-// (internal/qemu tests that on Debian's kernel).
+// kprobes that refuses fentry too, such as the test machines', the run
+// fails at the probe point with the reason, before anything runs; where
+// kprobes exist, it runs (internal/qemu tests that on Debian's kernel,
+// with fentry).
 func TestKernelFunctionWithoutKprobes(t *testing.T) {
 	script := `probe begin { printf("begin\n") }
 probe kernel.function("vfs_read") { printf("%d\n", $count); exit() }`

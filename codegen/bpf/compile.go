@@ -49,6 +49,11 @@ type KernelProgram struct {
 	// Lines maps raw instruction offsets to script positions, so that a
 	// verifier rejection can be reported at the script line.
 	Lines []LinePos
+	// Trampoline, when set, is the fentry/fexit variant of a kprobe or
+	// kretprobe program, with the same Lines, for the loader to try first.
+	// It is not in Output.Spec: a kernel that refuses it must not fail
+	// the load of the rest.
+	Trampoline *ebpf.ProgramSpec
 }
 
 // LinePos says that the instructions from raw offset Offset on come from
@@ -129,7 +134,10 @@ func Compile(prog *sema.Program, opts Options) (*Output, *diag.List) {
 				spec.AttachType, spec.AttachTo = ebpf.AttachTraceRawTp, p.Point.Event
 			}
 			out.Spec.Programs[name] = spec
-			out.Kernel = append(out.Kernel, &KernelProgram{Name: name, Point: p.Point, Attach: attach, Lines: g.lines})
+			out.Kernel = append(out.Kernel, &KernelProgram{
+				Name: name, Point: p.Point, Attach: attach, Lines: g.lines,
+				Trampoline: trampolineVariant(name, p.Point, g, insns),
+			})
 			continue
 		}
 		if p.Point.Kind == sema.PointNever {

@@ -35,12 +35,11 @@ const (
 
 // attachOf returns the program type and the attachment of a kernel point.
 //
-// Kernel functions are probed with kprobes rather than fentry/fexit:
-// kprobes attach on every kernel that has them with the same context
-// (struct pt_regs, which sema lays out from BTF), while fentry needs the
-// function's BTF id at load time, a kernel that allows BPF trampolines
-// (this machine's refuses them) and another context layout. fentry's lower
-// cost per event makes it the better choice where it works, later.
+// Kernel functions attach as kprobes, whose context (struct pt_regs, which
+// sema lays out from BTF) every kernel with kprobes gives. Where the
+// handler reads only parameters, KernelProgram.Trampoline holds an
+// fentry/fexit variant too, cheaper per event, which the loader prefers
+// where the kernel allows BPF trampolines (this machine's refuses them).
 func attachOf(p *sema.Point) (ebpf.ProgramType, Attach) {
 	switch p.Kind {
 	case sema.PointKprobe:
@@ -63,10 +62,11 @@ func attachOf(p *sema.Point) (ebpf.ProgramType, Attach) {
 // sched:sched_switch", "kretprobe vfs_read".
 func (k *KernelProgram) attachText() string {
 	switch k.Attach {
-	case AttachKprobe:
-		return "kprobe " + k.Point.Function
-	case AttachKretprobe:
-		return "kretprobe " + k.Point.Function
+	case AttachKprobe, AttachKretprobe:
+		if k.Trampoline != nil {
+			return k.TrampolineKind() + " or " + k.KprobeKind() + " " + k.Point.Function
+		}
+		return k.KprobeKind() + " " + k.Point.Function
 	case AttachUprobe, AttachUretprobe:
 		kind := map[Attach]string{AttachUprobe: "uprobe", AttachUretprobe: "uretprobe"}[k.Attach]
 		s := fmt.Sprintf("%s %s+%#x", kind, k.Point.Binary, k.Point.Address)
@@ -80,6 +80,24 @@ func (k *KernelProgram) attachText() string {
 		return fmt.Sprintf("perf event type %d config %d on every CPU", k.Point.Perf.Type, k.Point.Perf.Config)
 	}
 	return "tracepoint " + k.Point.Group + ":" + k.Point.Event
+}
+
+// KprobeKind names how a kernel function probe attaches as a kprobe:
+// "kprobe", or "kretprobe" for a .return.
+func (k *KernelProgram) KprobeKind() string {
+	if k.Attach == AttachKretprobe {
+		return "kretprobe"
+	}
+	return "kprobe"
+}
+
+// TrampolineKind names how a kernel function probe attaches by its
+// Trampoline variant: "fentry", or "fexit" for a .return.
+func (k *KernelProgram) TrampolineKind() string {
+	if k.Attach == AttachKretprobe {
+		return "fexit"
+	}
+	return "fentry"
 }
 
 // sizes are the load sizes of 1-, 2-, 4- and 8-byte values.
@@ -121,10 +139,43 @@ func (g *gen) field(e *ast.TargetVar) {
 		g.commonField(e)
 		return
 	default:
-		g.emit(asm.LoadMem(asm.R0, regCtx, int16(f.Offset), sizes[f.Size]))
+		load := asm.LoadMem(asm.R0, regCtx, int16(f.Offset), sizes[f.Size])
+		if slot, ok := g.probe.Point.Trampoline[f.Offset]; ok {
+			load.Metadata.Set(trampolineSlot{}, slot)
+		}
+		g.emit(load)
 		g.signExtend(f.Size, f.Signed)
 	}
 	g.follow(t)
+}
+
+// trampolineSlot is the metadata key of a load of a kernel function's
+// parameter or return value from its registers: the value is the offset
+// the load has in the function's fentry/fexit context instead.
+type trampolineSlot struct{}
+
+// trampolineVariant returns the fentry (or, for a .return, fexit) variant
+// of a kernel function probe's program insns, or nil where there is none:
+// the same code with each parameter loaded from the trampoline's context.
+func trampolineVariant(name string, p *sema.Point, g *gen, insns asm.Instructions) *ebpf.ProgramSpec {
+	if p.Trampoline == nil || g.usesRegs {
+		return nil
+	}
+	attach := ebpf.AttachTraceFEntry
+	if p.Kind == sema.PointKretprobe {
+		attach = ebpf.AttachTraceFExit
+	}
+	variant := make(asm.Instructions, len(insns))
+	for i, ins := range insns {
+		if slot, ok := ins.Metadata.Get(trampolineSlot{}).(int); ok {
+			ins.Offset = int16(slot)
+		}
+		variant[i] = ins
+	}
+	return &ebpf.ProgramSpec{
+		Name: name, Type: ebpf.Tracing, AttachType: attach, AttachTo: p.Function,
+		License: "GPL", Instructions: variant,
+	}
 }
 
 // cast emits @cast(p, "type")->member...: the pointer p, then the reads

@@ -92,6 +92,10 @@ type gen struct {
 	// is given up: emit drops everything from then on, and sets tooLarge.
 	unrollFrom, unrollLimit int
 	tooLarge                bool
+	// usesRegs is set when the handler reads its context as the registers
+	// of the probed code beyond its parameters (uint_arg(n), addr(), a
+	// stack): it has no fentry/fexit variant, whose context is not them.
+	usesRegs bool
 }
 
 type loop struct{ brk, cont string }

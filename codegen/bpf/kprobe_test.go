@@ -195,3 +195,80 @@ probe kernel.trace("syscalls:sys_enter_getpid") { }`)
 	require.Len(t, out.Kernel, 1)
 	checkProgram(t, out, out.Spec.Programs[out.Kernel[0].Name].Instructions)
 }
+
+// fireTrampoline runs the fentry/fexit variant of every kernel program
+// on ctx, as the kernel would where it allows BPF trampolines.
+func (s *session) fireTrampoline(ctx []byte) {
+	s.t.Helper()
+	for _, k := range s.out.Kernel {
+		require.NotNil(s.t, k.Trampoline, "%s has no fentry variant", k.Point.Text)
+		s.exec(k.Point.Text, k.Trampoline.Instructions, s.kernel, ctx)
+	}
+}
+
+// runTrampoline is run with the fentry/fexit variants of the programs.
+func runTrampoline(t *testing.T, src string, ctx []byte) (stdout, stderr string) {
+	t.Helper()
+	s := newSession(t, compile(t, src))
+	s.runUser(bpf.UserBegin)
+	s.fireTrampoline(ctx)
+	return s.finish()
+}
+
+// TestTrampolineArguments runs the fentry and fexit variants of kernel
+// function probes on a made-up trampoline context, the parameters as an
+// array of u64 with the return value after them: they print what the
+// kprobe programs print from the registers.
+func TestTrampolineArguments(t *testing.T) {
+	c := newKprobeContext(t)
+	c.put(0, 8, c.file("passwd", "pw", 0x8002, -5))
+	buf := c.alloc(16)
+	copy(c.buf[buf:], "user data")
+	c.put(8, 8, addr(buf))
+	c.put(16, 8, 4096)
+	c.put(24, 8, addr(c.alloc(8)))
+	c.put(32, 8, 26) // vfs_read's return value
+	stdout, stderr := runTrampoline(t, vfsReadScript, c.buf)
+	assert.Equal(t, "count=4096 pos=0 buf=user data\n"+
+		"name=passwd len=6 iname=pw flags=8002 f_pos=-5\n"+
+		"passwd at 4096\n", stdout)
+	assert.Empty(t, stderr)
+
+	stdout, _ = runTrampoline(t, `probe kernel.function("vfs_read").return { printf("%d of %d\n", $return, $count) }`, c.buf)
+	assert.Equal(t, "26 of 4096\n", stdout, "the entry probe's $count comes from its fentry variant")
+
+	c.put(8, 8, 0x12345678_ffffffff)
+	stdout, _ = runTrampoline(t, `probe kernel.function("vfs_fsync") { printf("%d\n", $datasync) }`, c.buf)
+	assert.Equal(t, "-1\n", stdout, "a narrow parameter is cut to its size")
+}
+
+// TestTrampolinePrograms checks which kernel function probes get an
+// fentry/fexit variant: those that read only their parameters and return
+// value, not the registers (uint_arg, addr, stacks), and not on a
+// function with a struct parameter passed by value.
+func TestTrampolinePrograms(t *testing.T) {
+	out := compile(t, `probe kernel.function("vfs_read"), kernel.function("vfs_write").return { printf("%d\n", $count) }`)
+	require.Len(t, out.Kernel, 3, "vfs_write.return gets an entry probe for $count")
+	for _, k := range out.Kernel {
+		require.NotNil(t, k.Trampoline, k.Point.Text)
+		assert.Equal(t, ebpf.Tracing, k.Trampoline.Type)
+		assert.Equal(t, k.Point.Function, k.Trampoline.AttachTo)
+		assert.Equal(t, k.Name, k.Trampoline.Name)
+		want := ebpf.AttachTraceFEntry
+		if k.Attach == bpf.AttachKretprobe {
+			want = ebpf.AttachTraceFExit
+		}
+		assert.Equal(t, want, k.Trampoline.AttachType, k.Point.Text)
+		checkProgram(t, out, k.Trampoline.Instructions)
+	}
+	for _, body := range []string{
+		`printf("%d\n", uint_arg(3))`,
+		`printf("%x\n", addr())`,
+		`print_backtrace()`,
+		`printf("%s\n", ubacktrace())`,
+	} {
+		out := compile(t, `probe kernel.function("vfs_read") { `+body+` }`)
+		assert.Nil(t, out.Kernel[0].Trampoline, "%s reads the registers", body)
+		assert.Equal(t, bpf.AttachKprobe, out.Kernel[0].Attach)
+	}
+}

@@ -60,6 +60,7 @@ func (g *gen) probeRegs(call *ast.CallExpr) *sema.Regs {
 			WithHint("use it in kernel.function, process(...).function or process(...).statement probes"))
 		g.emit(asm.Mov.Imm(asm.R0, 0))
 	}
+	g.usesRegs = true
 	return rg
 }
 

@@ -67,6 +67,7 @@ func emitAddr(g *gen, _ *ast.CallExpr) {
 		g.emit(asm.Mov.Imm(asm.R0, 0))
 		return
 	}
+	g.usesRegs = true
 	g.emit(asm.LoadMem(asm.R0, regCtx, off, asm.DWord))
 }
 
@@ -106,6 +107,7 @@ func (g *gen) recordLater(call *ast.CallExpr, later *printedLater, dst int) {
 	if !g.probe.Point.Kernel {
 		return // user space has no kernel stack: an empty one
 	}
+	g.usesRegs = true
 	g.emit(asm.Mov.Reg(asm.R1, regCtx))
 	g.scratchPtr(asm.R2, dst)
 	g.emit(

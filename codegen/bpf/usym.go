@@ -37,9 +37,12 @@ func usymBuiltins() []*builtin {
 }
 
 // kernelOnly reports a call in a probe that runs in user space, where
-// there is no user stack of a probed process to read.
+// there is no user stack of a probed process to read. In a kernel probe it
+// marks the handler as reading the registers, which the stack helpers
+// take as their context.
 func (g *gen) kernelOnly(call *ast.CallExpr) bool {
 	if g.probe.Point.Kernel {
+		g.usesRegs = true
 		return true
 	}
 	g.c.diags.Add(diag.Errorf(diag.Codegen, "C011", call.Span(),

@@ -14,6 +14,8 @@ import (
 // known.txt by -c's command: the entry prints $count and the file's name
 // through $file->f_path->dentry->d_name->name, and marks the thread, whose
 // return then prints $return beside $count and @entry(...) from the entry.
+// These attach by fentry and fexit; the third probe reads a register
+// (uint_arg), which only a kprobe has, and attaches by kprobe.
 const vfsReadScript = `global reading
 probe kernel.function("vfs_read") {
 	if (pid() == target() && $file->f_path->dentry->d_name->name == "known.txt") {
@@ -27,15 +29,21 @@ probe kernel.function("vfs_read").return {
 		delete reading[tid()]
 	}
 }
+probe kernel.function("vfs_read") {
+	if (pid() == target() && $file->f_path->dentry->d_name->name == "known.txt")
+		printf("kprobe count=%d arg3=%d\n", $count, uint_arg(3))
+}
 `
 
 // knownText is known.txt's content: 26 bytes.
 const knownText = "abcdefghijklmnopqrstuvwxyz"
 
 // TestKernelFunctionInGuest runs etap in Debian's kernel, which has
-// kprobes, on a command that reads a 26-byte file with read(100) then
-// read(50): the entry probes see the counts and the file's name, the return
-// probes what each read returned (issue 6, acceptance 2).
+// kprobes and allows BPF trampolines, on a command that reads a 26-byte
+// file with read(100) then read(50): the entry probes see the counts and
+// the file's name, the return probes what each read returned (issue 6,
+// acceptance 2), whether they attach by fentry/fexit or by kprobe, as -v
+// says they do.
 func TestKernelFunctionInGuest(t *testing.T) {
 	needQEMU(t)
 	dir := t.TempDir()
@@ -52,7 +60,7 @@ func TestKernelFunctionInGuest(t *testing.T) {
 			"/t/vfs_read.stp": script,
 			"/data/known.txt": known,
 		},
-		Command: []string{"etap", "-c", "readfile /data/known.txt 100 50", "/t/vfs_read.stp"},
+		Command: []string{"etap", "-v", "-c", "readfile /data/known.txt 100 50", "/t/vfs_read.stp"},
 	})
 	assert.True(t, res.Passed, "etap failed in the guest; console above")
 	probes := regexp.MustCompile(`(?m)^(entry|return) .*$`).FindAllString(res.Output, -1)
@@ -62,6 +70,15 @@ func TestKernelFunctionInGuest(t *testing.T) {
 		"entry count=50 name=known.txt",
 		"return 0 of 50 name=known.txt",
 	}, probes)
+	kprobes := regexp.MustCompile(`(?m)^kprobe .*$`).FindAllString(res.Output, -1)
+	assert.Equal(t, []string{"kprobe count=100 arg3=100", "kprobe count=50 arg3=50"}, kprobes)
+	mechanisms := regexp.MustCompile(`(?m)^Pass 4: probe .*$`).FindAllString(res.Output, -1)
+	assert.Equal(t, []string{
+		`Pass 4: probe kernel.function("vfs_read") attaches by fentry.`,
+		`Pass 4: probe kernel.function("vfs_read") attaches by fentry.`, // saves @entry(...) for the return
+		`Pass 4: probe kernel.function("vfs_read").return attaches by fexit.`,
+		`Pass 4: probe kernel.function("vfs_read") attaches by kprobe.`,
+	}, mechanisms)
 	assert.Contains(t, res.Output, "readfile: read(100) = 26\n")
 	assert.Contains(t, res.Output, "readfile: read(50) = 0\n")
 }
