@@ -204,7 +204,7 @@ func stringCopy(name, space string, fn asm.BuiltinFunc, withN bool, msg copyMess
 		}
 		g.setLabel(copied)
 	}
-	return &builtin{
+	b := &builtin{
 		Builtin: sema.Builtin{Name: name, Result: sema.String, ArgTypes: argTypes},
 		emit: func(g *gen, call *ast.CallExpr) {
 			n := g.c.opts.Params.StringLen
@@ -214,6 +214,29 @@ func stringCopy(name, space string, fn asm.BuiltinFunc, withN bool, msg copyMess
 		},
 		into: into,
 	}
+	if withN {
+		b.maxLen = copyNLen
+	}
+	return b
+}
+
+// copyNLen bounds user_string_n(addr, n[, err_msg]) and its kin by a
+// literal n, and by the message's bound where there is one: a key of
+// user_string_n($filename, 16) is 24 bytes wide, not MAXSTRINGLEN.
+func copyNLen(c *compiler, call *ast.CallExpr) int {
+	n, ok := call.Args[1].(*ast.IntLit)
+	if !ok {
+		return -1
+	}
+	most := int(min(max(n.Value, 0), int64(c.opts.Params.Longest())))
+	if len(call.Args) > 2 {
+		msg := c.maxLen(call.Args[2])
+		if msg < 0 {
+			return -1
+		}
+		most = max(most, msg)
+	}
+	return most
 }
 
 // quotedCopy is user_string_quoted(addr) and its kin: the string at addr

@@ -179,8 +179,8 @@ func (c *compiler) maxLen(e ast.Expr) int {
 		}
 		return max(x, y)
 	case *ast.CallExpr:
-		if c.prog.FuncCalls[e] == nil && builtins[e.Name] == builtins["execname"] {
-			return commLen - 1
+		if b := builtins[e.Name]; c.prog.FuncCalls[e] == nil && b != nil && b.maxLen != nil {
+			return b.maxLen(c, e)
 		}
 	}
 	return -1
