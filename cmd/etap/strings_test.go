@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -74,4 +75,35 @@ func TestUserStringVariants(t *testing.T) {
 	r := etap(t, "-e", script, "-c", "cat /etc/hostname")
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Contains(t, r.stdout, `/etc/hostname|"/etc/hostname"|/etc/|"/etc/"|/etc/hostname`+"\n")
+}
+
+// TestUserStringInPlace checks that user_string and user_string_n written
+// straight into a printf record or a key column (user_string_n's as
+// narrow as its literal n) give what they give through a variable. With
+// messages: the loader's first file names may not be paged in yet.
+func TestUserStringInPlace(t *testing.T) {
+	script := `global kd, kv, nd, nv
+probe kernel.trace("syscalls:sys_enter_openat") {
+	if (pid() != target()) next
+	s = user_string($filename, "?"); kv[s]++; kd[user_string($filename, "?")]++
+	n = user_string_n($filename, 5, "?"); nv[n]++; nd[user_string_n($filename, 5, "?")]++
+	printf("%s|%s|%d|%d|%s|%s|%d|%d\n", user_string($filename, "?"), s, kd[s], kv[s],
+		user_string_n($filename, 5, "?"), n, nd[n], nv[n])
+}`
+	hostname, err := os.ReadFile("/etc/hostname")
+	require.NoError(t, err)
+	r := etap(t, "-e", script, "-c", "cat /etc/hostname")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "/etc/hostname|/etc/hostname|1|1|/etc/|/etc/|")
+	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+	for _, line := range lines {
+		if line == strings.TrimSpace(string(hostname)) {
+			continue // cat's own output
+		}
+		f := strings.Split(line, "|")
+		require.Len(t, f, 8, line)
+		for i := 0; i < 8; i += 2 {
+			assert.Equal(t, f[i], f[i+1], "field %d of %q", i, line)
+		}
+	}
 }

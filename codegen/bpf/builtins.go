@@ -22,6 +22,9 @@ type builtin struct {
 	// padded is set (keys are compared whole; records are read up to the
 	// NUL): a map key or ring-buffer record, with no temporary to copy.
 	into func(g *gen, call *ast.CallExpr, off, size int, padded bool)
+	// maxLen, when set, bounds the length of the string a call gives
+	// (see compiler.maxLen), -1 where it cannot.
+	maxLen func(c *compiler, call *ast.CallExpr) int
 }
 
 // builtins is filled by init: the emitters refer back to it through expr.
@@ -35,7 +38,7 @@ func init() {
 		helperLong("gid", asm.FnGetCurrentUidGid, high32),
 		helperLong("cpu", asm.FnGetSmpProcessorId, nil),
 		kernelOnly(helperLong("task_current", asm.FnGetCurrentTask, nil)),
-		{Builtin: sema.Builtin{Name: "execname", Result: sema.String}, emit: emitExecname, into: execnameInto},
+		{Builtin: sema.Builtin{Name: "execname", Result: sema.String}, emit: emitExecname, into: execnameInto, maxLen: execnameLen},
 		wallClock("gettimeofday_ns", 1),
 		wallClock("gettimeofday_us", 1e3),
 		wallClock("gettimeofday_ms", 1e6),
@@ -135,6 +138,9 @@ func emitExecname(g *gen, call *ast.CallExpr) {
 	execnameInto(g, call, off, n, true)
 	g.scratchPtr(asm.R0, off)
 }
+
+// execnameLen bounds execname(): a task's name is at most commLen-1 bytes.
+func execnameLen(*compiler, *ast.CallExpr) int { return commLen - 1 }
 
 // execnameInto writes the task's name into a slot of size bytes: the
 // helper writes commLen bytes, or fewer when MAXSTRINGLEN is smaller,

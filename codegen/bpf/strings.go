@@ -162,11 +162,13 @@ const (
 )
 
 // stringCopy is user_string(addr[, err_msg]), kernel_string and their
-// variants: the NUL-terminated string at addr in a fresh slot, at most n
-// bytes of it with withN (the n argument follows addr). A fault raises
-// stap's runtime error, or gives err_msg when there is one; a syscall
-// argument can be a page not yet mapped, and a tapset must not end the
-// run for that.
+// variants: the NUL-terminated string at addr, at most n bytes of it with
+// withN (the n argument follows addr). A fault raises stap's runtime
+// error, or gives err_msg when there is one; a syscall argument can be a
+// page not yet mapped, and a tapset must not end the run for that. The
+// helper writes straight into a record or key slot (into), and a message
+// that cannot change anything is made only on a fault: the common
+// printf("%s", user_string($filename, "<fault>")) costs one helper call.
 func stringCopy(name, space string, fn asm.BuiltinFunc, withN bool, msg copyMessage) *builtin {
 	fixed := []sema.Type{sema.Long}
 	if withN {
@@ -179,24 +181,62 @@ func stringCopy(name, space string, fn asm.BuiltinFunc, withN bool, msg copyMess
 		}
 		return fixed, nil
 	}
-	return &builtin{
+	into := func(g *gen, call *ast.CallExpr, off, size int, padded bool) {
+		withMessage := len(call.Args) > len(fixed)
+		lazy := withMessage && !hasSideEffects(call.Args[len(fixed)])
+		evaluated := call.Args
+		if lazy {
+			evaluated = call.Args[:len(fixed)]
+		}
+		args := g.stackArgs(evaluated)
+		defer g.popArgs(args)
+		g.readInto(off, size, padded, args, withN, fn)
+		copied := g.newLabel("string_copied")
+		g.emit(asm.JSGE.Imm(asm.R0, 0, copied))
+		switch {
+		case lazy:
+			g.stringInto(call.Args[len(fixed)], off, size, padded)
+		case withMessage:
+			g.emit(asm.LoadMem(asm.R2, asm.R10, int16(args[len(fixed)]), asm.DWord))
+			g.copyStringN(regScratch, off, asm.R2, size)
+		default:
+			g.raise(g.errorSite(space+" string copy fault", "identifier '"+name+"'", call.Span().Start))
+		}
+		g.setLabel(copied)
+	}
+	b := &builtin{
 		Builtin: sema.Builtin{Name: name, Result: sema.String, ArgTypes: argTypes},
 		emit: func(g *gen, call *ast.CallExpr) {
-			args := g.stackArgs(call.Args)
-			defer g.popArgs(args)
-			slot := g.copyIn(args[0], args, withN, fn)
-			copied := g.newLabel("string_copied")
-			g.emit(asm.JSGE.Imm(asm.R0, 0, copied))
-			if len(call.Args) > len(fixed) {
-				g.emit(asm.LoadMem(asm.R2, asm.R10, int16(args[len(fixed)]), asm.DWord))
-				g.copyString(regScratch, slot, asm.R2)
-			} else {
-				g.raise(g.errorSite(space+" string copy fault", "identifier '"+name+"'", call.Span().Start))
-			}
-			g.setLabel(copied)
+			n := g.c.opts.Params.StringLen
+			slot := g.allocScratch(n)
+			into(g, call, slot, n, true)
 			g.scratchPtr(asm.R0, slot)
 		},
+		into: into,
 	}
+	if withN {
+		b.maxLen = copyNLen
+	}
+	return b
+}
+
+// copyNLen bounds user_string_n(addr, n[, err_msg]) and its kin by a
+// literal n, and by the message's bound where there is one: a key of
+// user_string_n($filename, 16) is 24 bytes wide, not MAXSTRINGLEN.
+func copyNLen(c *compiler, call *ast.CallExpr) int {
+	n, ok := call.Args[1].(*ast.IntLit)
+	if !ok {
+		return -1
+	}
+	most := int(min(max(n.Value, 0), int64(c.opts.Params.Longest())))
+	if len(call.Args) > 2 {
+		msg := c.maxLen(call.Args[2])
+		if msg < 0 {
+			return -1
+		}
+		most = max(most, msg)
+	}
+	return most
 }
 
 // quotedCopy is user_string_quoted(addr) and its kin: the string at addr
@@ -212,7 +252,7 @@ func quotedCopy(name string, fn asm.BuiltinFunc, withN bool) *builtin {
 		emit: func(g *gen, call *ast.CallExpr) {
 			args := g.stackArgs(call.Args)
 			defer g.popArgs(args)
-			slot := g.copyIn(args[0], args, withN, fn)
+			slot := g.copyIn(args, withN, fn)
 			fault, end := g.newLabel("quote_fault"), g.newLabel("quote_end")
 			g.emit(asm.JSLT.Imm(asm.R0, 0, fault))
 			g.scratchPtr(asm.R0, slot)
@@ -246,26 +286,39 @@ func (g *gen) popArgs(slots []int) {
 	}
 }
 
-// copyIn copies the string at the address in stack slot addr into a
-// fresh zeroed slot with fn, at most as many bytes as the stack slot
-// after addr says when withN. It returns the slot's offset and leaves the
-// helper's result in R0.
-func (g *gen) copyIn(addr int, args []int, withN bool, fn asm.BuiltinFunc) int {
+// copyIn copies the string at the address in stack slot args[0] into a
+// fresh zeroed slot with fn (see readInto). It returns the slot's offset
+// and leaves the helper's result in R0.
+func (g *gen) copyIn(args []int, withN bool, fn asm.BuiltinFunc) int {
 	n := g.c.opts.Params.StringLen
 	slot := g.allocScratch(n)
-	g.zeroScratch(slot, n)
+	g.readInto(slot, n, true, args, withN, fn)
+	return slot
+}
+
+// readInto copies the string at the address in stack slot args[0] with
+// fn into the size-byte slot at scratch offset off, zeroed first when
+// padded is set (the helper stops at the NUL, and a reader of a record
+// does too): at most MAXSTRINGLEN-1 bytes and the NUL, or as many as the
+// stack slot args[1] says when withN, and never more than the slot holds.
+// The helper's result is left in R0; on a fault the helper has zeroed
+// the slot.
+func (g *gen) readInto(off, size int, padded bool, args []int, withN bool, fn asm.BuiltinFunc) {
+	limit := int32(min(g.c.opts.Params.Longest()+1, size))
+	if padded {
+		g.zeroScratch(off, size)
+	}
 	if withN {
 		// n bytes and the NUL, as stap's clamp of n+1 to [1, MAXSTRINGLEN].
 		g.emit(asm.LoadMem(asm.R2, asm.R10, int16(args[1]), asm.DWord), asm.Add.Imm(asm.R2, 1))
 		low := g.newLabel("size_positive")
 		g.emit(asm.JSGE.Imm(asm.R2, 1, low), asm.Mov.Imm(asm.R2, 1))
 		g.setLabel(low)
-		g.clampReg(asm.R2, int32(g.c.opts.Params.Longest()+1))
+		g.clampReg(asm.R2, limit)
 	} else {
-		g.emit(asm.Mov.Imm(asm.R2, int32(g.c.opts.Params.Longest()+1)))
+		g.emit(asm.Mov.Imm(asm.R2, limit))
 	}
-	g.emit(asm.LoadMem(asm.R3, asm.R10, int16(addr), asm.DWord))
-	g.scratchPtr(asm.R1, slot)
+	g.emit(asm.LoadMem(asm.R3, asm.R10, int16(args[0]), asm.DWord))
+	g.scratchPtr(asm.R1, off)
 	g.emit(fn.Call())
-	return slot
 }

@@ -179,8 +179,8 @@ func (c *compiler) maxLen(e ast.Expr) int {
 		}
 		return max(x, y)
 	case *ast.CallExpr:
-		if c.prog.FuncCalls[e] == nil && builtins[e.Name] == builtins["execname"] {
-			return commLen - 1
+		if b := builtins[e.Name]; c.prog.FuncCalls[e] == nil && b != nil && b.maxLen != nil {
+			return b.maxLen(c, e)
 		}
 	}
 	return -1
@@ -199,6 +199,10 @@ func (g *gen) stringSize(e ast.Expr) int {
 func (g *gen) stringInto(e ast.Expr, off, size int, padded bool) {
 	switch x := unparen(e).(type) {
 	case *ast.StringLit:
+		if !padded {
+			// A reader stops at the NUL: the words after it can stay.
+			size = min(size, roundUp8(len(x.Value)+1))
+		}
 		g.literalWords(x.Value, off, size)
 		return
 	case *ast.CallExpr:

@@ -76,6 +76,21 @@ probe begin {
 		// n: the 33-byte literal of the delete; t: n's keys.
 		want:  map[string][]int{"n": {40, 8}, "t": {40}, "u": {128}, "w": {16}, "st": {16}},
 		print: []int{16, maps.DefaultStringLen, 8},
+	}, {
+		name: "string copies bounded by a literal n",
+		src: `global a, b, c, d
+probe begin {
+	a[user_string_n(0, 5, "?")] = 1
+	b[kernel_string_n(0, 3, "a longer message")] = 1
+	c[user_string_n(0, 500, "?")] = 1
+	d[user_string(0, "?")] = 1
+	m = 2
+	printf("%s %s\n", user_string_n2(0, 20, "?"), user_string_n(0, m))
+}`,
+		// a: 5 bytes; b: the 16-byte message; c: more than MAXSTRINGLEN;
+		// d and the second print argument: no bound.
+		want:  map[string][]int{"a": {8}, "b": {24}, "c": {128}, "d": {128}},
+		print: []int{24, maps.DefaultStringLen},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
