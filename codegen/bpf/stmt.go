@@ -67,8 +67,15 @@ func (g *gen) exprStmt(e ast.Expr) {
 			return
 		}
 	case *ast.AssignExpr:
-		if x.Op == "+=" && g.atomicAdd(x.X, func() { g.expr(x.Y) }) {
-			return
+		switch x.Op {
+		case "+=":
+			if g.atomicAdd(x.X, func() { g.expr(x.Y) }) {
+				return
+			}
+		case "-=":
+			if g.atomicAdd(x.X, func() { g.expr(x.Y); g.emit(asm.Neg.Imm(asm.R0, 0)) }) {
+				return
+			}
 		}
 	}
 	g.expr(e)
