@@ -119,7 +119,9 @@ func (k kernelMap) Iterate(f func(key, value []byte) bool) error {
 
 // kernelPerCPUMap adapts a kernel per-CPU map, a statistic's: user-space
 // probes act as CPU 0, whose value Lookup copies out, and the statistics
-// helpers merge every CPU's through LookupCPUs.
+// helpers merge every CPU's through LookupCPUs. A per-CPU counter array's
+// is seen through vm.Summed instead, which sums what LookupCPUs and
+// IterateCPUs give and writes through UpdateCPUs.
 //
 // The kernel updates a per-CPU element on all CPUs at once, so Update
 // writes back the other CPUs' values as it read them: an event that a
