@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,7 +26,10 @@ import (
 type eventCase struct {
 	name string
 	// call is the workload's system call (see testdata/workload).
-	call     string
+	call string
+	// procs is how many workload processes make the calls at once; 0
+	// means one. Two keep both cores counting into the same element.
+	procs    int
 	etap     string
 	bpftrace string
 }
@@ -34,6 +38,13 @@ var eventCases = []eventCase{
 	{
 		name:     "count-by-execname",
 		call:     "getpid",
+		etap:     `global c; probe kernel.trace("raw_syscalls:sys_enter") { c[execname()]++ }`,
+		bpftrace: `tracepoint:raw_syscalls:sys_enter { @[comm] = count(); }`,
+	},
+	{
+		name:     "count-by-execname-2procs",
+		call:     "getpid",
+		procs:    2,
 		etap:     `global c; probe kernel.trace("raw_syscalls:sys_enter") { c[execname()]++ }`,
 		bpftrace: `tracepoint:raw_syscalls:sys_enter { @[comm] = count(); }`,
 	},
@@ -75,8 +86,8 @@ func BenchmarkEventCost(b *testing.B) {
 			var etapNs, bpftraceNs float64
 			n := 0
 			for b.Loop() {
-				etapNs += perEvent(b, workload, c.call, etapBin, "-e", c.etap)
-				bpftraceNs += perEvent(b, workload, c.call, bpftrace.argv[0], "-e", c.bpftrace)
+				etapNs += perEvent(b, workload, c, etapBin, "-e", c.etap)
+				bpftraceNs += perEvent(b, workload, c, bpftrace.argv[0], "-e", c.bpftrace)
 				n++
 			}
 			b.ReportMetric(etapNs/float64(n), "etap-ns/event")
@@ -191,15 +202,20 @@ func (t *tool) attached(b *testing.B, workload, call string) []*ebpf.Program {
 }
 
 // perEvent starts a tool, waits until its programs are attached, runs the
-// workload and returns the run time per run of the tool's programs.
-func perEvent(b *testing.B, workload, call string, argv ...string) float64 {
+// case's workload processes and returns the run time per run of the
+// tool's programs.
+func perEvent(b *testing.B, workload string, c eventCase, argv ...string) float64 {
 	b.Helper()
 	t := startTool(b, nil, argv...)
 	defer t.stop()
-	progs := t.attached(b, workload, call)
+	progs := t.attached(b, workload, c.call)
 	defer closeAll(progs)
 	start := runStats(b, progs)
-	runWorkload(b, workload, call, strconv.Itoa(workloadCalls))
+	var wg sync.WaitGroup
+	for range max(c.procs, 1) {
+		wg.Go(func() { runWorkload(b, workload, c.call, strconv.Itoa(workloadCalls)) })
+	}
+	wg.Wait()
 	end := runStats(b, progs)
 	return float64(end.runtime-start.runtime) / float64(end.count-start.count)
 }

@@ -292,8 +292,7 @@ func (s *Session) displayGlobals(w io.Writer, printer *output.Printer) error {
 		}
 		var entries []output.Entry
 		if g.IsArray() {
-			m := kernelMap{s.coll.Maps[g.MapName]}
-			err := m.Iterate(func(key, value []byte) bool {
+			err := s.kvMap(g.MapName).Iterate(func(key, value []byte) bool {
 				entries = append(entries, output.Entry{
 					Key:   g.UnpackKey(key),
 					Value: abi.Params.UnpackValue(g.Value, value),
@@ -320,7 +319,7 @@ func (s *Session) displayGlobals(w io.Writer, printer *output.Printer) error {
 func (s *Session) displayStat(w io.Writer, g *maps.Global) error {
 	m := kernelPerCPUMap{s.coll.Maps[g.MapName]}
 	var entries []output.StatEntry
-	err := m.iterateCPUs(func(key []byte, cpus [][]byte) bool {
+	err := m.IterateCPUs(func(key []byte, cpus [][]byte) bool {
 		e := output.StatEntry{Data: maps.MergeStat(g.Stat, cpus)}
 		if g.IsArray() {
 			e.Key = g.UnpackKey(key)

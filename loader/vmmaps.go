@@ -25,15 +25,29 @@ func (s *Session) vmMaps() map[string]vm.Map {
 		case maps.ScratchMap:
 			out[name] = vm.NewArrayMap(int(m.ValueSize()), 1)
 		default:
-			switch m.Type() {
-			case ebpf.PerCPUArray, ebpf.PerCPUHash, ebpf.LRUCPUHash:
-				out[name] = kernelPerCPUMap{m}
-			default:
-				out[name] = kernelMap{m}
-			}
+			out[name] = s.kvMap(name)
 		}
 	}
 	return out
+}
+
+// kvMap adapts the key/value map name: a per-CPU counter array
+// (maps.Global.PerCPU) with its values summed over CPUs, a statistic's
+// per-CPU map as it is, for the statistics helpers to merge, and a hash
+// map as it is. The end-of-run display reads arrays through it too, so
+// that it sees what user-space probes see.
+func (s *Session) kvMap(name string) vm.Map {
+	m := s.coll.Maps[name]
+	switch m.Type() {
+	case ebpf.PerCPUArray, ebpf.PerCPUHash, ebpf.LRUCPUHash:
+		for _, g := range s.out.ABI.Globals {
+			if g.PerCPU && g.MapName == name {
+				return vm.NewSummed(kernelPerCPUMap{m})
+			}
+		}
+		return kernelPerCPUMap{m}
+	}
+	return kernelMap{m}
 }
 
 // liveArray is the one-entry scalars map seen through its memory mapping:
@@ -105,7 +119,9 @@ func (k kernelMap) Iterate(f func(key, value []byte) bool) error {
 
 // kernelPerCPUMap adapts a kernel per-CPU map, a statistic's: user-space
 // probes act as CPU 0, whose value Lookup copies out, and the statistics
-// helpers merge every CPU's through LookupCPUs.
+// helpers merge every CPU's through LookupCPUs. A per-CPU counter array's
+// is seen through vm.Summed instead, which sums what LookupCPUs and
+// IterateCPUs give and writes through UpdateCPUs.
 //
 // The kernel updates a per-CPU element on all CPUs at once, so Update
 // writes back the other CPUs' values as it read them: an event that a
@@ -144,6 +160,12 @@ func (k kernelPerCPUMap) Update(key, value []byte, flags uint64) error {
 		vals = [][]byte{value}
 	}
 	vals[0] = value
+	return k.UpdateCPUs(key, vals, flags)
+}
+
+// UpdateCPUs sets every CPU's value; cilium/ebpf zeroes the CPUs past the
+// end of vals.
+func (k kernelPerCPUMap) UpdateCPUs(key []byte, vals [][]byte, flags uint64) error {
 	return k.m.Update(key, vals, ebpf.MapUpdateFlags(flags))
 }
 
@@ -158,11 +180,11 @@ func (k kernelPerCPUMap) Delete(key []byte) error {
 }
 
 func (k kernelPerCPUMap) Iterate(f func(key, value []byte) bool) error {
-	return k.iterateCPUs(func(key []byte, vals [][]byte) bool { return f(key, vals[0]) })
+	return k.IterateCPUs(func(key []byte, vals [][]byte) bool { return f(key, vals[0]) })
 }
 
-// iterateCPUs calls f with every element's values of every CPU.
-func (k kernelPerCPUMap) iterateCPUs(f func(key []byte, vals [][]byte) bool) error {
+// IterateCPUs calls f with every element's values of every CPU.
+func (k kernelPerCPUMap) IterateCPUs(f func(key []byte, vals [][]byte) bool) error {
 	var key []byte
 	var vals [][]byte
 	it := k.m.Iterate()

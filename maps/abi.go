@@ -256,6 +256,12 @@ type Global struct {
 	// Wrap is set for `global a%`: when the array is full, a new element
 	// evicts an old one (the map is an LRU hash) instead of failing.
 	Wrap bool
+	// PerCPU is set for an array of longs that kernel probes only count
+	// into (`c[execname()]++`): MapName is then a per-CPU hash (LRU for
+	// Wrap), each CPU adds to its own value without atomics, and user
+	// space sees an element's value as the sum over every CPU; writing it
+	// stores the total in one CPU's value and zeroes the others'.
+	PerCPU bool
 	// Display is set for globals written but never read: they are printed
 	// when the run ends, as stap does.
 	Display bool

@@ -71,6 +71,37 @@ func TestTimerProfileSamplesEveryCPU(t *testing.T) {
 	}
 }
 
+// TestPerCPUCountersSumOverCPUs counts on every CPU into arrays that the
+// kernel probe only increments, which are per-CPU maps: user space sees
+// each element's sum over the CPUs, in end and in the display of a global
+// never read, equal to the scalar counted alongside with atomic adds.
+func TestPerCPUCountersSumOverCPUs(t *testing.T) {
+	script := `global n, c, k, shown
+probe timer.profile { n++; c["all"]++; k[cpu()] += 2; shown["x"]-- }
+probe timer.ms(300) { exit() }
+probe end {
+	s = 0; foreach (x in k) s += k[x]
+	printf("n %d\nall %d\nk %d\n", n, c["all"], s)
+}`
+	var done atomic.Bool
+	defer done.Store(true)
+	for range runtime.NumCPU() {
+		go func() {
+			for !done.Load() {
+			}
+		}()
+	}
+	r := etap(t, "-e", script)
+	require.Equal(t, 0, r.code, r.stderr)
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	require.Len(t, lines, 4, r.stdout)
+	got := fields(t, strings.Join(lines[:3], "\n"))
+	assert.Positive(t, got["n"], r.stdout)
+	assert.Equal(t, got["n"], got["all"], r.stdout)
+	assert.Equal(t, 2*got["n"], got["k"], r.stdout)
+	assert.Equal(t, `shown["x"]=`+strconv.FormatInt(-got["n"], 10), lines[3])
+}
+
 func TestPerfSoftwareEvents(t *testing.T) {
 	script := `global faults, switches, clock, typed
 probe perf.sw.page_faults.sample(1) { if (pid() == target()) faults++ }

@@ -105,11 +105,15 @@ func (g *gen) overflowSite(arr *sema.Var, ix *ast.IndexExpr) int {
 	return g.errorSite("Array overflow, check MAXMAPENTRIES", "identifier '"+arr.Name+"'", ix.Span().Start)
 }
 
-// arrayAdd emits arr[k] += value atomically: the common `c[execname()]++`
-// of a kernel probe, hit on many CPUs at once. A missing element is
-// inserted; if another CPU inserted it first, the add goes to its element.
+// arrayAdd emits arr[k] += value: the common `c[execname()]++` of a kernel
+// probe, hit on many CPUs at once, atomically, or in the running CPU's value
+// of a per-CPU counter (see perCPUCounters). A missing element is inserted;
+// if another CPU inserted it first, the add goes to its element (its own
+// value of it, for a per-CPU counter: the kernel zeroes the other CPUs'
+// values of an element a program inserts).
 func (g *gen) arrayAdd(ix *ast.IndexExpr, value func()) {
 	arr := g.c.prog.Refs[ix.Array]
+	perCPU := g.c.abi.Globals[g.c.global[arr]].PerCPU
 	keyOff := g.arrayKey(ix.Array, ix.Index)
 	value()
 	val := g.allocScratch(8)
@@ -117,11 +121,8 @@ func (g *gen) arrayAdd(ix *ast.IndexExpr, value func()) {
 
 	insert, retry, done := g.newLabel("insert"), g.newLabel("retry"), g.newLabel("added")
 	add := func() {
-		g.emit(
-			asm.LoadMem(asm.R1, regScratch, int16(val), asm.DWord),
-			asm.AddAtomic.Mem(asm.R0, asm.R1, asm.DWord, 0),
-			asm.Ja.Label(done),
-		)
+		g.addTo(perCPU, val)
+		g.emit(asm.Ja.Label(done))
 	}
 	g.lookup(arr, keyOff)
 	g.emit(asm.JEq.Imm(asm.R0, 0, insert))

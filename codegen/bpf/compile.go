@@ -201,6 +201,7 @@ func newCompiler(prog *sema.Program, opts Options) *compiler {
 	c.maxNesting = c.nestingLimit()
 	off := 0
 	keySizes := c.keySizes()
+	counters := c.perCPUCounters()
 	for _, v := range prog.Globals {
 		g := maps.Global{Name: v.Name, Value: v.Type.ABI(), Display: v.Written && !v.Read}
 		switch {
@@ -210,6 +211,7 @@ func newCompiler(prog *sema.Program, opts Options) *compiler {
 			}
 			g.KeySizes = keySizes[v]
 			g.MapName = "a_" + v.Name
+			g.PerCPU = counters[v]
 			g.MaxEntries = opts.Params.MaxMapEntries
 			if v.Size > 0 {
 				g.MaxEntries = int(v.Size)
@@ -267,12 +269,8 @@ func (c *compiler) addMaps(spec *ebpf.CollectionSpec, scratchSize int) {
 		if !g.IsArray() || g.Stat != nil {
 			continue
 		}
-		typ := ebpf.Hash
-		if g.Wrap {
-			typ = ebpf.LRUHash
-		}
 		spec.Maps[g.MapName] = &ebpf.MapSpec{
-			Name: g.MapName, Type: typ,
+			Name: g.MapName, Type: arrayMapType(g.Wrap, g.PerCPU),
 			KeySize:    uint32(g.KeySize()),
 			ValueSize:  uint32(c.opts.Params.SizeOf(g.Value)),
 			MaxEntries: uint32(g.MaxEntries),

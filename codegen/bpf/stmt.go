@@ -55,7 +55,9 @@ func (g *gen) stmt(s ast.Stmt) {
 }
 
 // exprStmt emits an expression whose value is not used. Increments of
-// globals become atomic adds: many CPUs count at once.
+// globals (`n++`, `a[k] += x`, `--`, `-=`) become adds in place, atomic
+// ones since many CPUs count at once, or the running CPU's own for a
+// per-CPU counter: countTarget, which decides those, knows these shapes.
 func (g *gen) exprStmt(e ast.Expr) {
 	switch x := e.(type) {
 	case *ast.IncDecExpr:
@@ -67,8 +69,15 @@ func (g *gen) exprStmt(e ast.Expr) {
 			return
 		}
 	case *ast.AssignExpr:
-		if x.Op == "+=" && g.atomicAdd(x.X, func() { g.expr(x.Y) }) {
-			return
+		switch x.Op {
+		case "+=":
+			if g.atomicAdd(x.X, func() { g.expr(x.Y) }) {
+				return
+			}
+		case "-=":
+			if g.atomicAdd(x.X, func() { g.expr(x.Y); g.emit(asm.Neg.Imm(asm.R0, 0)) }) {
+				return
+			}
 		}
 	}
 	g.expr(e)

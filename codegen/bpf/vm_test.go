@@ -166,6 +166,10 @@ func newSession(t *testing.T, out *bpf.Output) *session {
 				m = vm.NewPerCPULRUHashMap(int(spec.KeySize), int(spec.ValueSize), int(spec.MaxEntries), 2)
 			}
 			userMaps[name], kernelMaps[name] = m.View(0), m.View(1)
+			if perCPUCounter(out.ABI, name) {
+				// The loader's view of a per-CPU counter: the sum.
+				userMaps[name] = vm.NewSummed(m.View(0))
+			}
 		case ebpf.Array:
 			m := vm.NewArrayMap(int(spec.ValueSize), int(spec.MaxEntries))
 			userMaps[name], kernelMaps[name] = m, m
@@ -183,6 +187,16 @@ func newSession(t *testing.T, out *bpf.Output) *session {
 	s.kernel = &vm.Env{Maps: kernelMaps, ABI: out.ABI, Output: s.handle}
 	s.initScalars(userMaps[maps.ScalarsMap])
 	return s
+}
+
+// perCPUCounter reports whether map name holds a per-CPU counter array.
+func perCPUCounter(abi *maps.ABI, name string) bool {
+	for _, g := range abi.Globals {
+		if g.PerCPU && g.MapName == name {
+			return true
+		}
+	}
+	return false
 }
 
 // initScalars does what loader's initScalars does: global initialisers,
