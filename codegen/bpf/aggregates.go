@@ -564,12 +564,9 @@ func (g *gen) histForeach(s *ast.HistForeachStmt) {
 	defer g.popStack()
 	g.emit(storeDW(asm.R10, int16(bucket), 0))
 	last := n
-	left := 0
-	if s.Limit != nil {
-		g.expr(s.Limit)
-		left = g.pushStack()
+	left := g.limitSlot(s.Limit)
+	if left != 0 {
 		defer g.popStack()
-		g.emit(asm.StoreMem(asm.R10, int16(left), asm.R0, asm.DWord))
 	}
 	head, next, end := g.newLabel("hist_each"), g.newLabel("hist_next"), g.newLabel("hist_end")
 	g.setLabel(head)

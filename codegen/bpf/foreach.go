@@ -231,12 +231,9 @@ func (g *gen) foreachLive(s *ast.ForeachStmt) {
 	}
 	arr := g.c.prog.Refs[s.Array]
 	glob := &g.c.abi.Globals[g.c.global[arr]]
-	left := 0
-	if s.Limit != nil {
-		g.expr(s.Limit)
-		left = g.pushStack()
+	left := g.limitSlot(s.Limit)
+	if left != 0 {
 		defer g.popStack()
-		g.emit(asm.StoreMem(asm.R10, int16(left), asm.R0, asm.DWord))
 	}
 	var keep []int
 	if left != 0 {
@@ -318,4 +315,16 @@ func (g *gen) matchKey(glob *maps.Global, slice []ast.Expr, keyAddr func(asm.Reg
 			)
 		}
 	}
+}
+
+// limitSlot evaluates a foreach's limit into a fresh stack slot and
+// returns the slot, or 0 without a limit; the caller pops the slot.
+func (g *gen) limitSlot(limit ast.Expr) int {
+	if limit == nil {
+		return 0
+	}
+	g.expr(limit)
+	slot := g.pushStack()
+	g.emit(asm.StoreMem(asm.R10, int16(slot), asm.R0, asm.DWord))
+	return slot
 }
