@@ -5,7 +5,7 @@
 #                kprobe tests; stap for the parser comparison), gofmt check, go vet,
 #                all tests (root: BPF tests run for real)
 #   make bench   build, install bpftrace/bpftool, run the benchmarks in bench/
-#   make fuzz    fuzz the parser for a minute
+#   make fuzz    fuzz the parser, then the compiler, for a minute each
 
 GO        ?= go
 GOFMT     ?= gofmt
@@ -53,6 +53,7 @@ bench: build
 
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=$(FUZZTIME) ./lang
+	$(GO) test -run='^$$' -fuzz=FuzzCompile -fuzztime=$(FUZZTIME) ./codegen/bpf
 
 clean:
 	rm -rf bin
