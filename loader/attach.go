@@ -91,9 +91,12 @@ func (s *Session) loadFunction(k *bpf.KernelProgram) error {
 // reason why (nil: k has none, or it was not tried).
 func (s *Session) loadKprobe(k *bpf.KernelProgram, why error) error {
 	if !haveKprobes() {
-		return diag.Errorf(diag.Attach, "A001", k.Point.Span,
-			"this kernel has no kprobes (CONFIG_KPROBES is off): use kernel.trace(...) instead").
-			WithHint("etap cannot attach %s here", k.Point.Text)
+		msg := "this kernel has no kprobes (CONFIG_KPROBES is off)"
+		if why != nil {
+			msg += " and refuses fentry"
+		}
+		return diag.Errorf(diag.Attach, "A001", k.Point.Span, "%s: use kernel.trace(...) or syscall.* instead", msg).
+			WithHint("etap cannot attach %s here; etap -l 'kernel.trace(\"*\")' lists the tracepoints", k.Point.Text)
 	}
 	prog, err := s.loadProgram(s.out.Spec.Programs[k.Name])
 	if err != nil {

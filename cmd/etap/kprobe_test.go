@@ -55,10 +55,10 @@ probe kernel.function("vfs_read") { printf("%d\n", $count); exit() }`
 	}
 	assert.Equal(t, 1, r.code)
 	assert.Empty(t, r.stdout, "nothing runs, not even begin")
-	assert.Equal(t, `<input>:2:7: attach error: this kernel has no kprobes (CONFIG_KPROBES is off): use kernel.trace(...) instead
+	assert.Equal(t, `<input>:2:7: attach error: this kernel has no kprobes (CONFIG_KPROBES is off) and refuses fentry: use kernel.trace(...) or syscall.* instead
         source: probe kernel.function("vfs_read") { printf("%d\n", $count); exit() }
                       ^
-        hint: etap cannot attach kernel.function("vfs_read") here
+        hint: etap cannot attach kernel.function("vfs_read") here; etap -l 'kernel.trace("*")' lists the tracepoints
 `, r.stderr)
 
 	r = etap(t, "-p4", "-e", script)
