@@ -106,6 +106,12 @@ const DefaultMaxAction = 1000
 // interval it holds tens of thousands of records.
 const ringBufSize = 1 << 20
 
+// idleRingBufSize is the events ring buffer of a script without kernel
+// probes, which nothing writes to: the smallest the kernel allows, one
+// page. Reading a ring buffer maps its data twice, so 1 MiB would add
+// 2 MiB to etap's memory for nothing.
+const idleRingBufSize = 4096
+
 // Compile lowers prog.
 func Compile(prog *sema.Program, opts Options) (*Output, *diag.List) {
 	c := newCompiler(prog, opts)
@@ -149,7 +155,11 @@ func Compile(prog *sema.Program, opts Options) (*Output, *diag.List) {
 		})
 	}
 	sort.SliceStable(out.User, func(i, j int) bool { return out.User[i].Sequence < out.User[j].Sequence })
-	c.addMaps(out.Spec, maxScratch)
+	ring := ringBufSize
+	if len(out.Kernel) == 0 {
+		ring = idleRingBufSize
+	}
+	c.addMaps(out.Spec, maxScratch, ring)
 	if c.diags.HasErrors() {
 		return nil, c.diags
 	}
@@ -250,8 +260,9 @@ func initValue(v *sema.Var) *maps.Value {
 	return nil
 }
 
-// addMaps adds the map specs every compile has, and one hash map per array.
-func (c *compiler) addMaps(spec *ebpf.CollectionSpec, scratchSize int) {
+// addMaps adds the map specs every compile has (the events ring buffer
+// ringSize bytes), and one hash map per array.
+func (c *compiler) addMaps(spec *ebpf.CollectionSpec, scratchSize, ringSize int) {
 	spec.Maps[maps.ScalarsMap] = &ebpf.MapSpec{
 		Name: maps.ScalarsMap, Type: ebpf.Array, KeySize: 4,
 		ValueSize: uint32(c.abi.ScalarsSize), MaxEntries: 1,
@@ -262,7 +273,7 @@ func (c *compiler) addMaps(spec *ebpf.CollectionSpec, scratchSize int) {
 		Name: maps.ScratchMap, Type: ebpf.PerCPUArray, KeySize: 4,
 		ValueSize: uint32(roundUp8(scratchSize)), MaxEntries: 1,
 	}
-	spec.Maps[maps.EventsMap] = &ebpf.MapSpec{Name: maps.EventsMap, Type: ebpf.RingBuf, MaxEntries: ringBufSize}
+	spec.Maps[maps.EventsMap] = &ebpf.MapSpec{Name: maps.EventsMap, Type: ebpf.RingBuf, MaxEntries: uint32(ringSize)}
 	c.addStatMaps(spec)
 	c.addTableMaps(spec)
 	for _, g := range c.abi.Globals {
