@@ -7,9 +7,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/cilium/ebpf"
-	"golang.org/x/sys/unix"
 )
 
 // drainScripts print one line per getpid of the workload processes.
@@ -28,16 +25,8 @@ const (
 // on a pipe, as a user would read them.
 func BenchmarkDrain(b *testing.B) {
 	workload := buildWorkload(b)
-	bpftrace := bpftracePeer()
-	if bpftrace.missing != "" {
-		b.Skip(bpftrace.missing)
-	}
 	// The attach check counts program runs.
-	stats, err := ebpf.EnableStats(uint32(unix.BPF_STATS_RUN_TIME))
-	if err != nil {
-		b.Fatalf("enable BPF run-time statistics: %v", err)
-	}
-	defer stats.Close()
+	bpftrace := peerWithStats(b)
 	var etap, bt drainResult
 	for b.Loop() {
 		etap.add(drain(b, workload, etapBin, "-e", drainEtap))

@@ -68,21 +68,28 @@ var eventCases = []eventCase{
 // workloadCalls is how many system calls the workload makes per iteration.
 const workloadCalls = 200000
 
+// peerWithStats returns bpftrace, skipping the benchmark where it is not
+// installed, with the kernel's BPF run-time statistics on until b ends.
+func peerWithStats(b *testing.B) peer {
+	bpftrace := bpftracePeer()
+	if bpftrace.missing != "" {
+		b.Skip(bpftrace.missing)
+	}
+	stats, err := ebpf.EnableStats(uint32(unix.BPF_STATS_RUN_TIME))
+	if err != nil {
+		b.Fatalf("enable BPF run-time statistics: %v", err)
+	}
+	b.Cleanup(func() { stats.Close() })
+	return bpftrace
+}
+
 // BenchmarkEventCost reports the BPF run time per event of each case, for
 // etap and for bpftrace side by side in one run, and their ratio.
 func BenchmarkEventCost(b *testing.B) {
 	workload := buildWorkload(b)
 	for _, c := range eventCases {
 		b.Run(c.name, func(b *testing.B) {
-			bpftrace := bpftracePeer()
-			if bpftrace.missing != "" {
-				b.Skip(bpftrace.missing)
-			}
-			stats, err := ebpf.EnableStats(uint32(unix.BPF_STATS_RUN_TIME))
-			if err != nil {
-				b.Fatalf("enable BPF run-time statistics: %v", err)
-			}
-			defer stats.Close()
+			bpftrace := peerWithStats(b)
 			var etapNs, bpftraceNs float64
 			n := 0
 			for b.Loop() {
