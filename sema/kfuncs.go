@@ -25,35 +25,36 @@ func (r *resolver) resolveKfuncs() {
 	r.prog.Kfuncs = ids
 }
 
-// kernelLoops says whether a kernel probe or any function has a loop; a
-// function may be called from a kernel probe.
+// kernelLoops says whether a kernel probe may loop.
 func (r *resolver) kernelLoops() bool {
-	var bodies []ast.Node
-	kernel := false
 	for _, p := range r.prog.Probes {
-		kernel = kernel || p.Point.Kernel
-		if p.Point.Kernel {
-			bodies = append(bodies, p.Decl.Body)
-		}
-	}
-	if !kernel {
-		return false
-	}
-	for _, f := range r.prog.Functions {
-		bodies = append(bodies, f.Decl.Body)
-	}
-	for _, b := range bodies {
-		found := false
-		ast.Inspect(b, func(n ast.Node) bool {
-			switch n.(type) {
-			case *ast.WhileStmt, *ast.ForStmt:
-				found = true
-			}
-			return !found
-		})
-		if found {
+		if p.Point.Kernel && r.prog.HasLoops(p.Decl.Body) {
 			return true
 		}
 	}
 	return false
+}
+
+// HasLoops reports whether s, or a function it calls, holds a while or
+// for loop.
+func (p *Program) HasLoops(s ast.Stmt) bool {
+	return p.loopsIn(s, map[*Function]bool{})
+}
+
+// loopsIn is HasLoops, looking into each function once: they may recurse.
+func (p *Program) loopsIn(s ast.Stmt, seen map[*Function]bool) bool {
+	found := false
+	ast.Inspect(s, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.WhileStmt, *ast.ForStmt:
+			found = true
+		case *ast.CallExpr:
+			if f := p.FuncCalls[n]; f != nil && !seen[f] {
+				seen[f] = true
+				found = p.loopsIn(f.Decl.Body, seen)
+			}
+		}
+		return !found
+	})
+	return found
 }

@@ -129,7 +129,7 @@ func (g *gen) compileProbe() asm.Instructions {
 	for _, v := range g.probe.Locals {
 		g.initLocal(v)
 	}
-	if g.hasLoops(g.probe.Decl.Body) {
+	if g.c.prog.HasLoops(g.probe.Decl.Body) {
 		g.actions, g.actionsBase = g.pushStack(), asm.R10
 		if g.iterLoops() {
 			g.actions, g.actionsBase = g.allocScratch(8), regScratch
@@ -447,30 +447,6 @@ func (g *gen) typeOf(e ast.Expr) sema.Type { return g.c.prog.Types[e] }
 // because its value could not hold a full 64-bit constant.
 func storeDW(dst asm.Register, off int16, imm int32) asm.Instruction {
 	return asm.Instruction{OpCode: asm.StoreImmOp(asm.DWord), Dst: dst, Offset: off, Constant: int64(imm)}
-}
-
-// hasLoops reports whether s, or a function it calls, holds a while or for
-// loop, which count actions.
-func (g *gen) hasLoops(s ast.Stmt) bool {
-	return g.loopsIn(s, map[*sema.Function]bool{})
-}
-
-// loopsIn is hasLoops, looking into each function once: they may recurse.
-func (g *gen) loopsIn(s ast.Stmt, seen map[*sema.Function]bool) bool {
-	return contains(s, func(n ast.Node) bool {
-		switch n := n.(type) {
-		case *ast.WhileStmt, *ast.ForStmt:
-			return true
-		case *ast.CallExpr:
-			f := g.c.prog.FuncCalls[n]
-			if f == nil || seen[f] {
-				return false
-			}
-			seen[f] = true
-			return g.loopsIn(f.Decl.Body, seen)
-		}
-		return false
-	})
 }
 
 // contains reports whether any node under root matches.
